@@ -1,0 +1,968 @@
+/*
+ * Per-partition batching between the librdkafka consumer and the Redis
+ * function (design.md §2.1). Owns the consumer handle, the dead-letter
+ * producer, the decoders and the sink. Single-threaded: librdkafka's
+ * callbacks (rebalance, error, log) are served from clm_pipeline_tick.
+ *
+ * Safety rests on one rule: a batch carries the position it starts at, and
+ * Redis applies it only if that equals the stored next offset. Every local
+ * position is therefore a hint; whenever it may be wrong (a fence rejection,
+ * a Redis reconnect, an assignment) the partition is re-seeked to what Redis
+ * holds. Kafka commits mirror Redis for lag tooling only.
+ */
+#include "consumers/pipeline.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "consumers/batch.h"
+#include "consumers/decode.h"
+#include "consumers/deadletter.h"
+#include "consumers/keyhash.h"
+#include "consumers/redis_sink.h"
+#include "daemon/log.h"
+#include "daemon/rc.h"
+#include "schemas/registry.h"
+
+#define MAX_PARTS 1024
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 30000
+
+struct part {
+        char topic[128];
+        int32_t partition;
+        char tp[160];
+        bool claims;   /* claim topic (else attribution) */
+        int64_t pos;   /* expected start of the next batch; -1 unknown */
+        struct clm_batch *batch;
+        int64_t batch_started_ms;
+        struct clm_dead *dead; /* dead letters of the current batch */
+        size_t n_dead;
+        size_t cap_dead;
+};
+
+struct clm_pipeline {
+        const struct clm_config *cfg;
+        rd_kafka_t *rk;
+        struct clm_deadletter *dlq;
+        struct clm_decoder *dec_claims;
+        struct clm_decoder *dec_attr;
+        struct clm_sink *sink;
+        struct clm_keyhash kh;
+        struct clm_record *rec;
+        struct part *parts[MAX_PARTS];
+        size_t n_parts;
+        enum clm_pipeline_state state;
+        int64_t now_ms;
+        int64_t retry_at_ms;
+        int backoff_ms;
+        int batch_size;
+        int linger_ms;
+        bool fatal;
+        char status[160];
+        struct clm_pipeline_stats stats;
+        uint64_t rng;
+};
+
+static void
+set_status(struct clm_pipeline *p, enum clm_pipeline_state st,
+           const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+set_status(struct clm_pipeline *p, enum clm_pipeline_state st,
+           const char *fmt, ...)
+{
+        va_list ap;
+
+        p->state = st;
+        va_start(ap, fmt);
+        (void)vsnprintf(p->status, sizeof(p->status), fmt, ap);
+        va_end(ap);
+}
+
+static struct part *
+find_part(struct clm_pipeline *p, const char *topic, int32_t partition)
+{
+        for (size_t i = 0; i < p->n_parts; i++) {
+                struct part *pt = p->parts[i];
+
+                if (pt->partition == partition &&
+                    strcmp(pt->topic, topic) == 0) {
+                        return pt;
+                }
+        }
+        return NULL;
+}
+
+static void
+part_free(struct part *pt)
+{
+        if (pt == NULL) {
+                return;
+        }
+        clm_batch_free(pt->batch);
+        free(pt->dead);
+        free(pt);
+}
+
+static void
+part_reset_batch(struct clm_pipeline *p, struct part *pt)
+{
+        clm_batch_reset(pt->batch, p->cfg->redis_prefix, pt->tp, pt->pos);
+        pt->n_dead = 0;
+        pt->batch_started_ms = 0;
+}
+
+static struct part *
+part_new(struct clm_pipeline *p, const char *topic, int32_t partition,
+         int64_t pos)
+{
+        struct part *pt = calloc(1, sizeof(*pt));
+
+        if (pt == NULL) {
+                return NULL;
+        }
+        pt->batch = clm_batch_new();
+        if (pt->batch == NULL) {
+                free(pt);
+                return NULL;
+        }
+        (void)snprintf(pt->topic, sizeof(pt->topic), "%s", topic);
+        pt->partition = partition;
+        (void)snprintf(pt->tp, sizeof(pt->tp), "%s/%" PRId32, topic,
+                       partition);
+        pt->claims = strcmp(topic, p->cfg->topic_claims) == 0;
+        pt->pos = pos;
+        part_reset_batch(p, pt);
+        return pt;
+}
+
+/* ---- Redis availability ------------------------------------------------ */
+
+static int
+next_backoff(struct clm_pipeline *p)
+{
+        /* Exponential with full jitter in [b/2, b], xorshift for the jitter
+         * (not security sensitive; wall clock never feeds money). */
+        int b = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_MIN_MS;
+        int jitter;
+
+        if (b > BACKOFF_MAX_MS) {
+                b = BACKOFF_MAX_MS;
+        }
+        p->backoff_ms = b;
+        p->rng ^= p->rng << 13;
+        p->rng ^= p->rng >> 7;
+        p->rng ^= p->rng << 17;
+        jitter = (int)(p->rng % (uint64_t)(b / 2 + 1));
+        return b / 2 + jitter;
+}
+
+static rd_kafka_topic_partition_list_t *
+assigned_list(struct clm_pipeline *p)
+{
+        rd_kafka_topic_partition_list_t *l =
+                rd_kafka_topic_partition_list_new((int)p->n_parts);
+
+        for (size_t i = 0; i < p->n_parts; i++) {
+                rd_kafka_topic_partition_list_add(l, p->parts[i]->topic,
+                                                  p->parts[i]->partition);
+        }
+        return l;
+}
+
+/*
+ * Redis failed with an unknown outcome: drop every batch in hand (they will
+ * be fetched again), pause all partitions so memory stays bounded while we
+ * keep polling (no max.poll.interval eviction), and schedule a reconnect.
+ */
+static void
+enter_paused(struct clm_pipeline *p, const char *why)
+{
+        rd_kafka_topic_partition_list_t *l;
+        int wait_ms = next_backoff(p);
+
+        p->stats.redis_errors++;
+        if (p->state != CLM_PIPE_REDIS_DOWN) {
+                clm_log(CLM_LOG_WARNING,
+                        "%s; pausing %zu partitions", why, p->n_parts);
+        }
+        for (size_t i = 0; i < p->n_parts; i++) {
+                part_reset_batch(p, p->parts[i]);
+        }
+        l = assigned_list(p);
+        if (l->cnt > 0) {
+                (void)rd_kafka_pause_partitions(p->rk, l);
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        p->retry_at_ms = p->now_ms + wait_ms;
+        set_status(p, CLM_PIPE_REDIS_DOWN, "%s, retrying in %ds",
+                   why[0] == 'd' ? "dead-letter topic unavailable"
+                                 : "redis unavailable",
+                   (wait_ms + 999) / 1000);
+}
+
+static void
+enter_redis_down(struct clm_pipeline *p)
+{
+        char why[300];
+
+        (void)snprintf(why, sizeof(why), "redis unavailable (%s)",
+                       clm_sink_errstr(p->sink));
+        enter_paused(p, why);
+}
+
+/*
+ * Re-read the stored offsets of every assigned partition and seek there.
+ * Mandatory after any reconnect: Redis may have come back behind (AOF
+ * everysec) or ahead (another instance applied meanwhile).
+ */
+static int
+resync(struct clm_pipeline *p)
+{
+        const char *fields[MAX_PARTS];
+        int64_t offs[MAX_PARTS];
+        rd_kafka_topic_partition_list_t *l;
+        rd_kafka_error_t *err;
+        int rc;
+
+        if (p->n_parts == 0) {
+                return CLM_OK;
+        }
+        for (size_t i = 0; i < p->n_parts; i++) {
+                fields[i] = p->parts[i]->tp;
+        }
+        rc = clm_sink_read_offsets(p->sink, p->cfg->redis_prefix, p->n_parts,
+                                   fields, offs);
+        if (rc != CLM_OK) {
+                return rc;
+        }
+        l = rd_kafka_topic_partition_list_new((int)p->n_parts);
+        for (size_t i = 0; i < p->n_parts; i++) {
+                struct part *pt = p->parts[i];
+                rd_kafka_topic_partition_t *e =
+                        rd_kafka_topic_partition_list_add(l, pt->topic,
+                                                          pt->partition);
+
+                pt->pos = offs[i];
+                e->offset = offs[i] >= 0 ? offs[i] : RD_KAFKA_OFFSET_BEGINNING;
+                part_reset_batch(p, pt);
+        }
+        err = rd_kafka_seek_partitions(p->rk, l, 10000);
+        if (err != NULL) {
+                clm_log(CLM_LOG_WARNING, "seek after resync failed: %s",
+                        rd_kafka_error_string(err));
+                rd_kafka_error_destroy(err);
+        }
+        (void)rd_kafka_resume_partitions(p->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        return CLM_OK;
+}
+
+static void
+try_reconnect(struct clm_pipeline *p)
+{
+        if (p->now_ms < p->retry_at_ms) {
+                return;
+        }
+        if (clm_sink_connect(p->sink) != CLM_OK || resync(p) != CLM_OK) {
+                enter_redis_down(p);
+                return;
+        }
+        clm_log(CLM_LOG_NOTICE, "redis available again; resumed %zu partitions",
+                p->n_parts);
+        p->backoff_ms = 0;
+        set_status(p, CLM_PIPE_RUNNING, "running");
+}
+
+/* ---- rebalance --------------------------------------------------------- */
+
+static int flush_parts(struct clm_pipeline *p, struct part **parts, size_t n);
+
+static void
+on_assign(struct clm_pipeline *p, rd_kafka_t *rk,
+          rd_kafka_topic_partition_list_t *l, bool incremental)
+{
+        const char *fields[MAX_PARTS];
+        int64_t offs[MAX_PARTS];
+        struct part *fresh[MAX_PARTS];
+        int n = l->cnt < MAX_PARTS ? l->cnt : MAX_PARTS;
+        bool known = false;
+        rd_kafka_error_t *err = NULL;
+
+        for (int i = 0; i < n; i++) {
+                fresh[i] = part_new(p, l->elems[i].topic,
+                                    l->elems[i].partition, -1);
+                fields[i] = fresh[i] != NULL ? fresh[i]->tp : "";
+                offs[i] = -1;
+        }
+        if (p->state != CLM_PIPE_REDIS_DOWN &&
+            clm_sink_read_offsets(p->sink, p->cfg->redis_prefix, (size_t)n,
+                                  fields, offs) == CLM_OK) {
+                known = true;
+        }
+        for (int i = 0; i < n; i++) {
+                /* Always an absolute offset or BEGINNING: never Kafka's
+                 * committed offset, never auto.offset.reset (design §2.1).
+                 * Unknown offsets are safe: the fence corrects them. */
+                l->elems[i].offset =
+                        offs[i] >= 0 ? offs[i] : RD_KAFKA_OFFSET_BEGINNING;
+                if (fresh[i] != NULL && p->n_parts < MAX_PARTS) {
+                        fresh[i]->pos = offs[i];
+                        part_reset_batch(p, fresh[i]);
+                        p->parts[p->n_parts++] = fresh[i];
+                } else {
+                        part_free(fresh[i]);
+                }
+        }
+        if (incremental) {
+                err = rd_kafka_incremental_assign(rk, l);
+        } else {
+                rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
+
+                if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        clm_log(CLM_LOG_ERR, "assign failed: %s",
+                                rd_kafka_err2str(e));
+                }
+        }
+        if (err != NULL) {
+                clm_log(CLM_LOG_ERR, "incremental assign failed: %s",
+                        rd_kafka_error_string(err));
+                rd_kafka_error_destroy(err);
+        }
+        if (!known) {
+                /* Redis is down: hold the new partitions until resync. */
+                (void)rd_kafka_pause_partitions(rk, l);
+        }
+        p->stats.assigned = p->n_parts;
+        clm_log(CLM_LOG_NOTICE, "assigned %d partitions (%zu total)%s", n,
+                p->n_parts, known ? "" : ", offsets pending redis");
+}
+
+static void
+remove_part(struct clm_pipeline *p, const char *topic, int32_t partition)
+{
+        for (size_t i = 0; i < p->n_parts; i++) {
+                struct part *pt = p->parts[i];
+
+                if (pt->partition == partition &&
+                    strcmp(pt->topic, topic) == 0) {
+                        part_free(pt);
+                        p->parts[i] = p->parts[--p->n_parts];
+                        return;
+                }
+        }
+}
+
+static void
+on_revoke(struct clm_pipeline *p, rd_kafka_t *rk,
+          rd_kafka_topic_partition_list_t *l, bool incremental)
+{
+        struct part *mine[MAX_PARTS];
+        size_t n = 0;
+
+        /* A lost assignment means another member may own these partitions
+         * already: abandon the work in hand instead of flushing it (the
+         * fence would reject it anyway). */
+        if (!rd_kafka_assignment_lost(rk) && p->state == CLM_PIPE_RUNNING) {
+                for (int i = 0; i < l->cnt && n < MAX_PARTS; i++) {
+                        struct part *pt = find_part(p, l->elems[i].topic,
+                                                    l->elems[i].partition);
+
+                        if (pt != NULL && clm_batch_count(pt->batch) > 0) {
+                                mine[n++] = pt;
+                        }
+                }
+                (void)flush_parts(p, mine, n);
+        }
+        for (int i = 0; i < l->cnt; i++) {
+                remove_part(p, l->elems[i].topic, l->elems[i].partition);
+        }
+        if (incremental) {
+                rd_kafka_error_t *err = rd_kafka_incremental_unassign(rk, l);
+
+                if (err != NULL) {
+                        rd_kafka_error_destroy(err);
+                }
+        } else {
+                (void)rd_kafka_assign(rk, NULL);
+        }
+        p->stats.assigned = p->n_parts;
+        clm_log(CLM_LOG_NOTICE, "revoked %d partitions (%zu remain)", l->cnt,
+                p->n_parts);
+}
+
+static void
+on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+             rd_kafka_topic_partition_list_t *l, void *opaque)
+{
+        struct clm_pipeline *p = opaque;
+        bool incremental =
+                strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                on_assign(p, rk, l, incremental);
+        } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+                on_revoke(p, rk, l, incremental);
+        } else {
+                clm_log(CLM_LOG_ERR, "rebalance error: %s",
+                        rd_kafka_err2str(err));
+                (void)rd_kafka_assign(rk, NULL);
+        }
+}
+
+static void
+on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        struct clm_pipeline *p = opaque;
+
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                char buf[256];
+
+                (void)rd_kafka_fatal_error(rk, buf, sizeof(buf));
+                clm_log(CLM_LOG_ERR, "kafka fatal error: %s", buf);
+                p->fatal = true;
+                return;
+        }
+        clm_log(CLM_LOG_WARNING, "kafka: %s: %s",
+                rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static void
+on_kafka_log(const rd_kafka_t *rk, int level, const char *fac,
+             const char *buf)
+{
+        (void)rk;
+        clm_log(level <= 3 ? CLM_LOG_ERR : level == 4 ? CLM_LOG_WARNING
+                                                        : CLM_LOG_DEBUG,
+                "librdkafka %s: %s", fac, buf);
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+/*
+ * Apply the batches of @p parts in one pipelined round trip. Dead letters
+ * go to the dead-letter topic first (at least once, keyed for dedupe), so
+ * the offset never advances past a bad message whose record is not out.
+ */
+static int
+flush_parts(struct clm_pipeline *p, struct part **parts, size_t n)
+{
+        int argc[MAX_PARTS];
+        const char **argv[MAX_PARTS];
+        const size_t *argvlen[MAX_PARTS];
+        struct clm_apply_result res[MAX_PARTS];
+        rd_kafka_topic_partition_list_t *store;
+        bool any_dead = false;
+        int rc;
+
+        if (n == 0) {
+                return CLM_OK;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct part *pt = parts[i];
+
+                for (size_t k = 0; k < pt->n_dead; k++) {
+                        if (clm_deadletter_produce(p->dlq, pt->topic,
+                                                   pt->partition,
+                                                   &pt->dead[k]) != CLM_OK) {
+                                enter_paused(p, "dead-letter produce failed");
+                                return CLM_ERR_RETRY;
+                        }
+                        any_dead = true;
+                }
+        }
+        if (any_dead && clm_deadletter_flush(p->dlq, 10000) != CLM_OK) {
+                enter_paused(p, "dead-letter topic not acknowledged");
+                return CLM_ERR_RETRY;
+        }
+        for (size_t i = 0; i < n; i++) {
+                clm_batch_argv(parts[i]->batch, &argc[i], &argv[i],
+                               &argvlen[i]);
+                if (argc[i] == 0) {
+                        return CLM_ERR_NOMEM;
+                }
+        }
+        rc = clm_sink_apply(p->sink, n, argc, argv, argvlen, res);
+        if (rc != CLM_OK) {
+                enter_redis_down(p);
+                return rc;
+        }
+        store = rd_kafka_topic_partition_list_new((int)n);
+        for (size_t i = 0; i < n; i++) {
+                struct part *pt = parts[i];
+
+                p->stats.batches++;
+                if (res[i].applied) {
+                        p->stats.messages += clm_batch_count(pt->batch);
+                        p->stats.claims += (uint64_t)res[i].claims;
+                        p->stats.duplicate += (uint64_t)res[i].duplicate;
+                        p->stats.stale += (uint64_t)res[i].stale;
+                        p->stats.dead_letter += (uint64_t)res[i].dead_letter;
+                        pt->pos = res[i].offset;
+                        rd_kafka_topic_partition_list_add(store, pt->topic,
+                                                          pt->partition)
+                                ->offset = pt->pos;
+                } else {
+                        rd_kafka_topic_partition_list_t *seek =
+                                rd_kafka_topic_partition_list_new(1);
+                        rd_kafka_error_t *err;
+
+                        p->stats.fenced++;
+                        clm_log(CLM_LOG_NOTICE,
+                                "%s: fence rejected batch at %" PRId64
+                                ", redis holds %" PRId64 "; seeking",
+                                pt->tp, clm_batch_from(pt->batch),
+                                res[i].offset);
+                        pt->pos = res[i].offset;
+                        rd_kafka_topic_partition_list_add(seek, pt->topic,
+                                                          pt->partition)
+                                ->offset = pt->pos;
+                        err = rd_kafka_seek_partitions(p->rk, seek, 10000);
+                        if (err != NULL) {
+                                rd_kafka_error_destroy(err);
+                        }
+                        rd_kafka_topic_partition_list_destroy(seek);
+                }
+                part_reset_batch(p, pt);
+        }
+        if (store->cnt > 0) {
+                /* Mirror for lag tooling; Redis stays the offset of record. */
+                (void)rd_kafka_offsets_store(p->rk, store);
+        }
+        rd_kafka_topic_partition_list_destroy(store);
+        return CLM_OK;
+}
+
+static int
+add_dead(struct part *pt, int64_t offset, const struct clm_decode_error *e,
+         size_t size)
+{
+        if (pt->n_dead == pt->cap_dead) {
+                size_t cap = pt->cap_dead ? pt->cap_dead * 2 : 16;
+                struct clm_dead *d = realloc(pt->dead, cap * sizeof(*d));
+
+                if (d == NULL) {
+                        return CLM_ERR_NOMEM;
+                }
+                pt->dead = d;
+                pt->cap_dead = cap;
+        }
+        pt->dead[pt->n_dead].offset = offset;
+        pt->dead[pt->n_dead].reason = e->reason;
+        pt->dead[pt->n_dead].schema_id = e->schema_id;
+        pt->dead[pt->n_dead].size = size;
+        (void)snprintf(pt->dead[pt->n_dead].detail,
+                       sizeof(pt->dead[pt->n_dead].detail), "%s", e->detail);
+        pt->n_dead++;
+        return CLM_OK;
+}
+
+/* Decode one message into its partition's batch. */
+static int
+handle_message(struct clm_pipeline *p, struct part *pt,
+               const rd_kafka_message_t *m)
+{
+        struct clm_decode_error e;
+        struct clm_decoder *dec = pt->claims ? p->dec_claims : p->dec_attr;
+        int rc;
+
+        if (pt->pos >= 0 && m->offset < pt->pos) {
+                return CLM_OK; /* fetched before a seek; already applied */
+        }
+        if (clm_batch_count(pt->batch) == 0) {
+                pt->batch_started_ms = p->now_ms;
+        }
+        if (clm_decode(dec, m->payload, m->len, p->rec, &e) != CLM_OK) {
+                clm_log_limited(CLM_LOG_WARNING, clm_reason_str(e.reason),
+                                p->now_ms,
+                                "%s: offset %" PRId64 " dead-lettered: %s (%s)",
+                                pt->tp, m->offset, clm_reason_str(e.reason),
+                                e.detail);
+                rc = add_dead(pt, m->offset, &e, m->len);
+                if (rc == CLM_OK) {
+                        rc = clm_batch_add_dead(pt->batch, m->offset, e.reason);
+                }
+                return rc;
+        }
+        switch (p->rec->kind) {
+        case CLM_REC_CLAIM:
+                return clm_batch_add_claim(pt->batch, &p->kh, m->offset,
+                                           &p->rec->u.claim);
+        case CLM_REC_MARKER:
+                return clm_batch_add_marker(pt->batch, m->offset,
+                                            &p->rec->u.marker);
+        case CLM_REC_ATTRIBUTION:
+                return clm_batch_add_attribution(pt->batch, &p->kh, m->offset,
+                                                 &p->rec->u.attribution);
+        default:
+                return clm_batch_add_skip(pt->batch, m->offset);
+        }
+}
+
+static void
+handle_consumer_error(struct clm_pipeline *p, const rd_kafka_message_t *m)
+{
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                return;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+            m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+                /* Retention passed our stored offset: claims would be lost
+                 * silently if we jumped. A human decides. */
+                clm_log(CLM_LOG_ERR,
+                        "%s [%" PRId32 "]: stored offset out of range (%s); "
+                        "halting",
+                        m->rkt ? rd_kafka_topic_name(m->rkt) : "?",
+                        m->partition, rd_kafka_message_errstr(m));
+                p->fatal = true;
+                return;
+        }
+        clm_log_limited(CLM_LOG_WARNING, "consumer", p->now_ms,
+                        "consumer: %s", rd_kafka_message_errstr(m));
+}
+
+/* Flush batches that are full, or older than the linger (or all, if idle). */
+static int
+flush_due(struct clm_pipeline *p, bool idle)
+{
+        struct part *due[MAX_PARTS];
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->n_parts; i++) {
+                struct part *pt = p->parts[i];
+                size_t c = clm_batch_count(pt->batch);
+
+                if (c == 0) {
+                        continue;
+                }
+                if (idle || c >= (size_t)p->batch_size ||
+                    p->now_ms - pt->batch_started_ms >= p->linger_ms) {
+                        due[n++] = pt;
+                }
+        }
+        return flush_parts(p, due, n);
+}
+
+int
+clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms)
+{
+        int polled = 0;
+
+        p->now_ms = now_ms;
+        if (p->state == CLM_PIPE_REDIS_DOWN) {
+                try_reconnect(p);
+        }
+        /* Drain what is ready, up to a batch's worth, before flushing. */
+        while (polled < p->batch_size) {
+                rd_kafka_message_t *m =
+                        rd_kafka_consumer_poll(p->rk, polled ? 0 : poll_ms);
+                struct part *pt;
+
+                if (m == NULL) {
+                        break;
+                }
+                polled++;
+                if (m->err) {
+                        handle_consumer_error(p, m);
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                pt = find_part(p, rd_kafka_topic_name(m->rkt), m->partition);
+                if (pt != NULL && p->state != CLM_PIPE_REDIS_DOWN) {
+                        int rc = handle_message(p, pt, m);
+
+                        if (rc != CLM_OK) {
+                                clm_log(CLM_LOG_ERR, "%s: out of memory",
+                                        pt->tp);
+                                p->fatal = true;
+                        } else if (clm_batch_count(pt->batch) >=
+                                   (size_t)p->batch_size) {
+                                struct part *one[1] = {pt};
+
+                                (void)flush_parts(p, one, 1);
+                        }
+                }
+                rd_kafka_message_destroy(m);
+                if (p->fatal) {
+                        break;
+                }
+        }
+        if (p->state != CLM_PIPE_REDIS_DOWN) {
+                (void)flush_due(p, polled == 0);
+        }
+        if (p->fatal) {
+                set_status(p, CLM_PIPE_FAILED, "failed");
+                return CLM_ERR_FATAL;
+        }
+        return CLM_OK;
+}
+
+void
+clm_pipeline_drain(struct clm_pipeline *p, int timeout_ms)
+{
+        rd_kafka_resp_err_t err;
+
+        set_status(p, CLM_PIPE_DRAINING, "draining");
+        if (clm_sink_connected(p->sink)) {
+                (void)flush_due(p, true);
+        }
+        (void)timeout_ms;
+        err = rd_kafka_consumer_close(p->rk);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                clm_log(CLM_LOG_WARNING, "consumer close: %s",
+                        rd_kafka_err2str(err));
+        }
+}
+
+enum clm_pipeline_state
+clm_pipeline_state(const struct clm_pipeline *p, char *status,
+                   size_t status_size)
+{
+        if (status != NULL && status_size > 0) {
+                (void)snprintf(status, status_size, "%s", p->status);
+        }
+        return p->state;
+}
+
+void
+clm_pipeline_stats(const struct clm_pipeline *p,
+                   struct clm_pipeline_stats *out)
+{
+        *out = p->stats;
+}
+
+void
+clm_pipeline_reload(struct clm_pipeline *p, const struct clm_config *cfg)
+{
+        p->batch_size = cfg->batch_size;
+        p->linger_ms = cfg->batch_linger_ms;
+}
+
+/* ---- construction ------------------------------------------------------ */
+
+static int
+conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *errstr,
+         size_t errstr_size)
+{
+        char buf[256];
+
+        if (rd_kafka_conf_set(conf, k, v, buf, sizeof(buf)) !=
+            RD_KAFKA_CONF_OK) {
+                clm_errf(errstr, errstr_size, "kafka.%s: %s", k, buf);
+                return CLM_ERR_CONFIG;
+        }
+        return CLM_OK;
+}
+
+static rd_kafka_t *
+make_consumer(struct clm_pipeline *p, char *errstr, size_t errstr_size)
+{
+        const struct clm_config *cfg = p->cfg;
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        char buf[512];
+        int rc = CLM_OK;
+
+        /* Defaults first, so the operator's kafka.* lines override them. */
+        rc |= conf_set(conf, "group.id", "claimsd", errstr, errstr_size);
+        rc |= conf_set(conf, "partition.assignment.strategy", "range", errstr,
+                       errstr_size);
+        rc |= conf_set(conf, "check.crcs", "true", errstr, errstr_size);
+        for (size_t i = 0; i < cfg->n_kafka && rc == CLM_OK; i++) {
+                rc |= conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value,
+                               errstr, errstr_size);
+        }
+        /* Offset safety is not negotiable (config.c refuses overrides). */
+        rc |= conf_set(conf, "enable.auto.offset.store", "false", errstr,
+                       errstr_size);
+        rc |= conf_set(conf, "enable.auto.commit", "true", errstr,
+                       errstr_size);
+        rc |= conf_set(conf, "auto.offset.reset", "error", errstr,
+                       errstr_size);
+        rc |= conf_set(conf, "enable.partition.eof", "false", errstr,
+                       errstr_size);
+        rc |= conf_set(conf, "log.queue", "true", errstr, errstr_size);
+        if (rc != CLM_OK) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        rd_kafka_conf_set_opaque(conf, p);
+        rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+        rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+        rd_kafka_conf_set_log_cb(conf, on_kafka_log);
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, buf, sizeof(buf));
+        if (rk == NULL) {
+                clm_errf(errstr, errstr_size, "kafka consumer: %s", buf);
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        conf = NULL; /* owned by rk */
+        (void)rd_kafka_set_log_queue(rk, NULL);
+        (void)rd_kafka_poll_set_consumer(rk);
+        return rk;
+}
+
+static struct clm_decoder *
+make_decoder(const struct clm_config *cfg, unsigned kinds, char *errstr,
+             size_t errstr_size)
+{
+        struct clm_decoder_limits lim = {
+                .max_message_bytes = (size_t)cfg->max_message_bytes,
+                .max_items = (size_t)cfg->max_items,
+                .max_claim_cents = cfg->max_claim_cents,
+                .min_service_year = cfg->min_service_year,
+                .max_service_year = cfg->max_service_year,
+        };
+        struct clm_decoder *dec =
+                clm_decoder_new(cfg->framing, kinds, &lim, errstr, errstr_size);
+
+        if (dec == NULL) {
+                return NULL;
+        }
+        for (size_t i = 0; i < cfg->n_schemas; i++) {
+                const struct clm_schema_ref *s = &cfg->schemas[i];
+                size_t len = 0;
+                char *text;
+                int rc;
+
+                if (cfg->framing == CLM_FRAMING_RAW) {
+                        break;
+                }
+                text = clm_schema_load_ref(s->ref, cfg->schemas_dir, &len,
+                                           errstr, errstr_size);
+                if (text == NULL) {
+                        clm_decoder_free(dec);
+                        return NULL;
+                }
+                rc = clm_decoder_add_schema(dec, s->id, text, len, errstr,
+                                            errstr_size);
+                free(text);
+                if (rc != CLM_OK) {
+                        clm_decoder_free(dec);
+                        return NULL;
+                }
+        }
+        if (cfg->framing == CLM_FRAMING_RAW) {
+                const char *name = (kinds & (1u << CLM_REC_ATTRIBUTION))
+                                           ? "beneficiary_attribution"
+                                           : "claim_event";
+                const char *text = clm_schema_text(name);
+
+                if (clm_decoder_add_schema(dec, -1, text, strlen(text), errstr,
+                                           errstr_size) != CLM_OK) {
+                        clm_decoder_free(dec);
+                        return NULL;
+                }
+        }
+        return dec;
+}
+
+static int
+subscribe(struct clm_pipeline *p, char *errstr, size_t errstr_size)
+{
+        rd_kafka_topic_partition_list_t *topics =
+                rd_kafka_topic_partition_list_new(2);
+        rd_kafka_resp_err_t err;
+
+        rd_kafka_topic_partition_list_add(topics, p->cfg->topic_claims,
+                                          RD_KAFKA_PARTITION_UA);
+        if (p->cfg->topic_attribution[0] != '\0') {
+                rd_kafka_topic_partition_list_add(
+                        topics, p->cfg->topic_attribution,
+                        RD_KAFKA_PARTITION_UA);
+        }
+        err = rd_kafka_subscribe(p->rk, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                clm_errf(errstr, errstr_size, "subscribe: %s",
+                         rd_kafka_err2str(err));
+                return CLM_ERR_KAFKA;
+        }
+        return CLM_OK;
+}
+
+struct clm_pipeline *
+clm_pipeline_new(const struct clm_config *cfg, char *errstr,
+                 size_t errstr_size)
+{
+        struct clm_pipeline *p = calloc(1, sizeof(*p));
+        struct clm_sink_conf sc = {
+                .host = cfg->redis_host,
+                .port = cfg->redis_port,
+                .unix_socket = cfg->redis_unix_socket,
+                .user = cfg->redis_user,
+                .password = cfg->redis_password,
+                .timeout_ms = cfg->redis_timeout_ms,
+        };
+
+        if (p == NULL) {
+                clm_errf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        p->cfg = cfg;
+        p->batch_size = cfg->batch_size;
+        p->linger_ms = cfg->batch_linger_ms;
+        p->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+        clm_keyhash_init(&p->kh, cfg->hash_secret, cfg->hash_secret_len);
+        p->rec = malloc(sizeof(*p->rec));
+        p->dec_claims = make_decoder(
+                cfg, (1u << CLM_REC_CLAIM) | (1u << CLM_REC_MARKER), errstr,
+                errstr_size);
+        if (p->rec == NULL || p->dec_claims == NULL) {
+                goto fail;
+        }
+        p->dec_attr = make_decoder(cfg, 1u << CLM_REC_ATTRIBUTION, errstr,
+                                   errstr_size);
+        p->sink = clm_sink_new(&sc);
+        if (p->dec_attr == NULL || p->sink == NULL) {
+                goto fail;
+        }
+        p->dlq = clm_deadletter_new(cfg, errstr, errstr_size);
+        if (p->dlq == NULL) {
+                goto fail;
+        }
+        p->rk = make_consumer(p, errstr, errstr_size);
+        if (p->rk == NULL) {
+                goto fail;
+        }
+        if (clm_sink_connect(p->sink) != CLM_OK) {
+                p->now_ms = 0;
+                enter_redis_down(p);
+        } else {
+                set_status(p, CLM_PIPE_RUNNING, "running");
+        }
+        if (subscribe(p, errstr, errstr_size) != CLM_OK) {
+                goto fail;
+        }
+        return p;
+fail:
+        clm_pipeline_free(p);
+        return NULL;
+}
+
+void
+clm_pipeline_free(struct clm_pipeline *p)
+{
+        if (p == NULL) {
+                return;
+        }
+        if (p->rk != NULL) {
+                rd_kafka_destroy(p->rk);
+        }
+        clm_deadletter_free(p->dlq);
+        for (size_t i = 0; i < p->n_parts; i++) {
+                part_free(p->parts[i]);
+        }
+        clm_sink_free(p->sink);
+        clm_decoder_free(p->dec_claims);
+        clm_decoder_free(p->dec_attr);
+        free(p->rec);
+        free(p);
+}

@@ -1,0 +1,78 @@
+#ifndef CLM_CONSUMERS_PIPELINE_H
+#define CLM_CONSUMERS_PIPELINE_H
+
+/*
+ * The consuming side of claimsd: the librdkafka consumer in its group, the
+ * per-partition batches, the dead-letter producer and the Redis sink, driven
+ * one tick at a time by the daemon's main loop. daemon/ sees only this
+ * opaque interface, never librdkafka, Avro-C or hiredis.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/config.h"
+
+struct clm_pipeline;
+
+enum clm_pipeline_state {
+        CLM_PIPE_STARTING = 0,
+        CLM_PIPE_RUNNING,
+        CLM_PIPE_REDIS_DOWN, /* partitions paused, reconnecting */
+        CLM_PIPE_DRAINING,
+        CLM_PIPE_FAILED, /* fatal: the daemon must exit non-zero */
+};
+
+struct clm_pipeline_stats {
+        uint64_t messages;    /* consumed and applied (all outcomes) */
+        uint64_t claims;      /* claim versions applied */
+        uint64_t duplicate;
+        uint64_t stale;
+        uint64_t dead_letter;
+        uint64_t batches;
+        uint64_t fenced;      /* batches the offset fence rejected */
+        uint64_t redis_errors;
+        size_t assigned;      /* partitions currently assigned */
+};
+
+/**
+ * @brief Build the consumer, the dead-letter producer, the decoders and the
+ * sink from @p cfg (borrowed; must outlive the pipeline). Connects to Redis
+ * once (a failure is not fatal: the pipeline starts in REDIS_DOWN) and
+ * subscribes to the claim and attribution topics.
+ * @returns new pipeline (free with clm_pipeline_free) or NULL with errstr
+ */
+struct clm_pipeline *clm_pipeline_new(const struct clm_config *cfg,
+                                      char *errstr, size_t errstr_size);
+
+/**
+ * @brief One iteration: reconnect if due, poll up to @p poll_ms, decode,
+ * batch, and flush batches that are full or older than batch.linger.
+ * @param now_ms monotonic milliseconds
+ * @returns CLM_OK, or CLM_ERR_FATAL (state FAILED; reason logged)
+ */
+int clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms);
+
+/**
+ * @brief Flush every batch in hand (best effort, bounded by @p timeout_ms),
+ * then close the consumer (leaves the group). Call once at shutdown.
+ */
+void clm_pipeline_drain(struct clm_pipeline *p, int timeout_ms);
+
+/** @brief Current state and a short human status line (no PHI). */
+enum clm_pipeline_state clm_pipeline_state(const struct clm_pipeline *p,
+                                           char *status, size_t status_size);
+
+/** @brief Running totals since start. */
+void clm_pipeline_stats(const struct clm_pipeline *p,
+                        struct clm_pipeline_stats *out);
+
+/** @brief Apply reloadable settings (batch size, linger) from @p cfg. */
+void clm_pipeline_reload(struct clm_pipeline *p,
+                         const struct clm_config *cfg);
+
+/** @brief NULL-safe; destroys librdkafka handles and the sink. */
+void clm_pipeline_free(struct clm_pipeline *p);
+
+#endif

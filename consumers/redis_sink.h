@@ -1,0 +1,81 @@
+#ifndef CLM_CONSUMERS_REDIS_SINK_H
+#define CLM_CONSUMERS_REDIS_SINK_H
+
+/*
+ * The Redis side of claimsd: one synchronous hiredis connection, the
+ * claimsd Redis function library (consumers/apply.lua, loaded with
+ * FUNCTION LOAD REPLACE on every connect, so a restarted or flushed Redis
+ * always has it), offset reads, and pipelined batch calls. Transport errors
+ * drop the connection (hiredis contexts are dead after one) and report
+ * CLM_ERR_RETRY: the caller must then treat every in-flight batch as
+ * unknown and re-read offsets after reconnecting.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct clm_sink;
+
+struct clm_sink_conf {
+        const char *host;
+        int port;
+        const char *unix_socket; /* NULL or "" for TCP */
+        const char *user;        /* NULL or "" for the default user */
+        const char *password;    /* NULL or "" for none */
+        int timeout_ms;
+};
+
+struct clm_apply_result {
+        bool applied;   /* false: the fence rejected the batch */
+        int64_t offset; /* next offset stored in Redis after the call */
+        int64_t claims, duplicate, stale, dead_letter;
+};
+
+/** @brief New, unconnected sink; strings in @p conf are copied. */
+struct clm_sink *clm_sink_new(const struct clm_sink_conf *conf);
+
+/** @brief NULL-safe. */
+void clm_sink_free(struct clm_sink *sink);
+
+/**
+ * @brief Connect, authenticate and load the function library.
+ * @returns CLM_OK, or CLM_ERR_RETRY (transient) / CLM_ERR_REDIS with
+ * clm_sink_errstr set
+ */
+int clm_sink_connect(struct clm_sink *sink);
+
+/** @brief Drop the connection (next call must reconnect). */
+void clm_sink_disconnect(struct clm_sink *sink);
+
+/** @brief True while a connection is up. */
+bool clm_sink_connected(const struct clm_sink *sink);
+
+/** @brief Last error text (never PHI: Redis replies and transport). */
+const char *clm_sink_errstr(const struct clm_sink *sink);
+
+/**
+ * @brief Read the stored next offsets of @p n "topic/partition" fields.
+ * @param out -1 where Redis has none
+ */
+int clm_sink_read_offsets(struct clm_sink *sink, const char *prefix,
+                          size_t n, const char *const *fields, int64_t *out);
+
+/**
+ * @brief Pipeline @p n prepared FCALL argument vectors and read the replies.
+ * @returns CLM_OK with every result written, or CLM_ERR_RETRY: outcome
+ * unknown for all (connection dropped, or a transient error reply such as
+ * LOADING, BUSY, OOM, READONLY, MISCONF, NOPERM).
+ */
+int clm_sink_apply(struct clm_sink *sink, size_t n, const int *argc,
+                   const char **const *argv, const size_t *const *argvlen,
+                   struct clm_apply_result *results);
+
+/**
+ * @brief Run one command given as argv (for tools); reply freed by caller
+ * with freeReplyObject. NULL on transport error (connection dropped).
+ */
+void *clm_sink_command(struct clm_sink *sink, int argc, const char **argv,
+                       const size_t *argvlen);
+
+#endif

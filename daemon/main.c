@@ -1,0 +1,248 @@
+/*
+ * claimsd: argv, startup order, the main loop and exit codes. The only file
+ * that may exit the process. 0 = clean shutdown, 78 (EX_CONFIG) = bad
+ * configuration, 1 = runtime failure.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clm_version.h"
+#include "consumers/pipeline.h"
+#include "daemon/config.h"
+#include "daemon/log.h"
+#include "daemon/notify.h"
+#include "daemon/rc.h"
+#include "daemon/signals.h"
+#include "schemas/registry.h"
+
+#define EXIT_CONFIG 78
+#define STATS_EVERY_MS 30000
+
+static int64_t
+mono_ms(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+usage(FILE *f)
+{
+        fprintf(f, "usage: claimsd -c FILE [--check-config]\n"
+                   "       claimsd --version | --help-config\n");
+}
+
+/* Every schema reference must load: a typo should fail --check-config. */
+static int
+check_schemas(const struct clm_config *cfg)
+{
+        char err[512];
+
+        for (size_t i = 0; i < cfg->n_schemas; i++) {
+                size_t len = 0;
+                char *text = clm_schema_load_ref(cfg->schemas[i].ref,
+                                                 cfg->schemas_dir, &len, err,
+                                                 sizeof(err));
+
+                if (text == NULL) {
+                        fprintf(stderr, "%s:%d: schema.%" PRId32 ": %s\n",
+                                cfg->path, cfg->schemas[i].line,
+                                cfg->schemas[i].id, err);
+                        return CLM_ERR_CONFIG;
+                }
+                free(text);
+        }
+        return CLM_OK;
+}
+
+static void
+log_stats(struct clm_pipeline *p)
+{
+        struct clm_pipeline_stats s;
+
+        clm_pipeline_stats(p, &s);
+        clm_log(CLM_LOG_INFO,
+                "stats: messages=%" PRIu64 " claims=%" PRIu64
+                " duplicate=%" PRIu64 " stale=%" PRIu64
+                " dead_letter=%" PRIu64 " batches=%" PRIu64
+                " fenced=%" PRIu64 " redis_errors=%" PRIu64
+                " partitions=%zu",
+                s.messages, s.claims, s.duplicate, s.stale, s.dead_letter,
+                s.batches, s.fenced, s.redis_errors, s.assigned);
+}
+
+static void
+reload(struct clm_config *cfg, struct clm_pipeline *p)
+{
+        char err[512];
+        struct clm_config *fresh;
+
+        (void)clm_notify("RELOADING=1\nSTATUS=reloading configuration");
+        fresh = clm_config_load(cfg->path, err, sizeof(err));
+        if (fresh == NULL) {
+                clm_log(CLM_LOG_ERR, "reload failed, keeping old config: %s",
+                        err);
+        } else {
+                clm_config_apply_reload(cfg, fresh);
+                clm_log_level = cfg->log_level;
+                clm_pipeline_reload(p, cfg);
+                clm_config_free(fresh);
+                clm_log(CLM_LOG_NOTICE, "configuration reloaded");
+        }
+        (void)clm_notify("READY=1\nSTATUS=running");
+}
+
+/* The main loop: tick, flags, watchdog and status. Returns the exit code. */
+static int
+run(struct clm_config *cfg, struct clm_pipeline *p)
+{
+        uint64_t wd_usec = clm_notify_watchdog_usec();
+        int64_t wd_every = (int64_t)(wd_usec / 2000);
+        int64_t last_wd = 0;
+        int64_t last_stats = mono_ms();
+        enum clm_pipeline_state last = CLM_PIPE_STARTING;
+        bool ready = false;
+        char status[160];
+
+        while (!clm_signals_shutdown_requested()) {
+                int64_t now = mono_ms();
+                enum clm_pipeline_state st;
+
+                if (clm_pipeline_tick(p, now, 100) != CLM_OK) {
+                        (void)clm_notify("STATUS=failed");
+                        return 1;
+                }
+                st = clm_pipeline_state(p, status, sizeof(status));
+                if (st != last) {
+                        if (st == CLM_PIPE_RUNNING && !ready) {
+                                ready = true;
+                                (void)clm_notify("READY=1\nSTATUS=running");
+                                clm_log(CLM_LOG_NOTICE, "running");
+                        } else {
+                                (void)clm_notify_status("%s", status);
+                        }
+                        last = st;
+                }
+                if (wd_every > 0 && now - last_wd >= wd_every) {
+                        (void)clm_notify("WATCHDOG=1");
+                        last_wd = now;
+                }
+                if (clm_signals_take_reload()) {
+                        reload(cfg, p);
+                }
+                if (clm_signals_take_stats() ||
+                    now - last_stats >= STATS_EVERY_MS) {
+                        log_stats(p);
+                        last_stats = now;
+                }
+        }
+        return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"check-config", no_argument, NULL, 't'},
+                {"test-config", no_argument, NULL, 't'},
+                {"version", no_argument, NULL, 'V'},
+                {"help-config", no_argument, NULL, 'H'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
+        };
+        const char *path = NULL;
+        bool check = false;
+        struct clm_config *cfg;
+        struct clm_pipeline *p;
+        char err[512];
+        char host[128];
+        int opt;
+        int rc;
+
+        while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) !=
+               -1) {
+                switch (opt) {
+                case 'c':
+                        path = optarg;
+                        break;
+                case 't':
+                        check = true;
+                        break;
+                case 'V':
+                        printf("claimsd %s\n", CLM_VERSION);
+                        return 0;
+                case 'H':
+                        clm_config_print_help();
+                        return 0;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return EXIT_CONFIG;
+                }
+        }
+        if (path == NULL) {
+                usage(stderr);
+                return EXIT_CONFIG;
+        }
+        cfg = clm_config_load(path, err, sizeof(err));
+        if (cfg == NULL) {
+                fprintf(stderr, "claimsd: %s\n", err);
+                return EXIT_CONFIG;
+        }
+        if (check_schemas(cfg) != CLM_OK) {
+                clm_config_free(cfg);
+                return EXIT_CONFIG;
+        }
+        if (check) {
+                printf("%s: configuration OK\n", path);
+                clm_config_free(cfg);
+                return 0;
+        }
+        clm_log_level = cfg->log_level;
+        if (cfg->instance == NULL || cfg->instance[0] == '\0') {
+                if (gethostname(host, sizeof(host)) != 0) {
+                        (void)snprintf(host, sizeof(host), "localhost");
+                }
+                host[sizeof(host) - 1] = '\0';
+                free(cfg->instance);
+                cfg->instance = malloc(strlen(host) + 24);
+                if (cfg->instance != NULL) {
+                        (void)sprintf(cfg->instance, "%s:%ld", host,
+                                      (long)getpid());
+                }
+        }
+        if (clm_signals_install() != CLM_OK) {
+                fprintf(stderr, "claimsd: cannot install signal handlers\n");
+                clm_config_free(cfg);
+                return 1;
+        }
+        (void)clm_notify("STATUS=starting");
+        clm_log(CLM_LOG_NOTICE, "claimsd %s starting (config %s)",
+                CLM_VERSION, path);
+        p = clm_pipeline_new(cfg, err, sizeof(err));
+        if (p == NULL) {
+                clm_log(CLM_LOG_ERR, "startup failed: %s", err);
+                fprintf(stderr, "claimsd: %s: %s\n", path, err);
+                clm_config_free(cfg);
+                return EXIT_CONFIG;
+        }
+        rc = run(cfg, p);
+        (void)clm_notify("STOPPING=1\nSTATUS=draining");
+        clm_log(CLM_LOG_NOTICE, "shutting down: draining the batch in hand");
+        clm_pipeline_drain(p, 20000);
+        log_stats(p);
+        clm_pipeline_free(p);
+        clm_log(CLM_LOG_NOTICE, "stopped");
+        clm_config_free(cfg);
+        return rc;
+}

@@ -1,0 +1,221 @@
+/*
+ * consumers/batch.c: buckets per docs/netting.md section 3, the argument
+ * layout apply.lua expects, and that no identifier leaves in clear.
+ */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <string.h>
+
+#include "consumers/batch.h"
+#include "consumers/keyhash.h"
+#include "daemon/rc.h"
+
+/* -Wwrite-strings makes literals const; Criterion wants char *. */
+#define STR_EQ(a, b) cr_assert(eq(str, (char *)(a), (char *)(b)))
+
+static struct clm_claim claim;
+static struct clm_keyhash kh;
+
+static void
+setup(void)
+{
+        memset(&claim, 0, sizeof(claim));
+        clm_keyhash_init(&kh, "0123456789abcdef0123", 20);
+        claim.form = CLM_FORM_PROFESSIONAL;
+        claim.claim_type = 71;
+        claim.adjustment = CLM_ADJ_ORIGINAL;
+        claim.from_date = clm_date_days(2025, 3, 28);
+        claim.thru_date = clm_date_days(2025, 4, 2);
+        claim.effective_date = clm_date_days(2025, 4, 20);
+        claim.received_ms = (int64_t)clm_date_days(2025, 5, 1) * 86400000;
+        strcpy(claim.claim_version_id, "1234567890123");
+        strcpy(claim.control_number, "CTL0000042");
+        strcpy(claim.mbi, "1EG4TE5MK72");
+        claim.n_lines = 3;
+        claim.lines[0].thru_date = clm_date_days(2025, 3, 30);
+        claim.lines[0].paid_cents = 1000;
+        claim.lines[0].allowed_cents = 1200;
+        claim.lines[0].allowed_present = true;
+        claim.lines[1].thru_date = clm_date_days(2025, 4, 2);
+        claim.lines[1].paid_cents = 2000;
+        claim.lines[1].allowed_cents = 2500;
+        claim.lines[1].allowed_present = true;
+        claim.lines[2].thru_date = CLM_DATE_NULL; /* uses claim thru: April */
+        claim.lines[2].paid_cents = 5;
+        claim.lines[2].allowed_present = false;
+        claim.paid_cents = 999999; /* header ignored when lines exist */
+}
+
+TestSuite(batch, .init = setup);
+
+Test(batch, part_b_buckets_by_line_thru_month)
+{
+        int months[CLM_MAX_LINES + 1];
+        int64_t paid[CLM_MAX_LINES + 1];
+        int64_t allowed[CLM_MAX_LINES + 1];
+        int count_month = 0;
+        size_t nb = clm_claim_buckets(&claim, months, paid, allowed,
+                                      &count_month);
+
+        cr_assert(eq(sz, nb, 2));
+        cr_assert(eq(int, months[0], 202503));
+        cr_assert(eq(i64, paid[0], 1000));
+        cr_assert(eq(i64, allowed[0], 1200));
+        cr_assert(eq(int, months[1], 202504));
+        cr_assert(eq(i64, paid[1], 2005));
+        cr_assert(eq(i64, allowed[1], 2500));
+        cr_assert(eq(int, count_month, 202504));
+}
+
+Test(batch, institutional_uses_header_in_thru_month)
+{
+        int months[CLM_MAX_LINES + 1];
+        int64_t paid[CLM_MAX_LINES + 1];
+        int64_t allowed[CLM_MAX_LINES + 1];
+        int count_month = 0;
+        size_t nb;
+
+        claim.form = CLM_FORM_INSTITUTIONAL;
+        claim.claim_type = 60;
+        claim.paid_cents = 1234567;
+        claim.allowed_present = false;
+        nb = clm_claim_buckets(&claim, months, paid, allowed, &count_month);
+        cr_assert(eq(sz, nb, 1));
+        cr_assert(eq(int, months[0], 202504));
+        cr_assert(eq(i64, paid[0], 1234567));
+        cr_assert(eq(i64, allowed[0], 0));
+        cr_assert(eq(int, count_month, 202504));
+}
+
+Test(batch, claim_without_lines_uses_header)
+{
+        int months[CLM_MAX_LINES + 1];
+        int64_t paid[CLM_MAX_LINES + 1];
+        int64_t allowed[CLM_MAX_LINES + 1];
+        int count_month = 0;
+
+        claim.n_lines = 0;
+        claim.paid_cents = 777;
+        claim.allowed_cents = 800;
+        claim.allowed_present = true;
+        cr_assert(eq(sz, clm_claim_buckets(&claim, months, paid, allowed,
+                                           &count_month),
+                     1));
+        cr_assert(eq(i64, paid[0], 777));
+        cr_assert(eq(i64, allowed[0], 800));
+}
+
+static void
+argv_of(struct clm_batch *b, int *argc, const char ***argv,
+        const size_t **lens)
+{
+        clm_batch_argv(b, argc, argv, lens);
+        cr_assert(gt(int, *argc, 0));
+}
+
+Test(batch, argv_layout_and_no_clear_identifiers)
+{
+        struct clm_batch *b = clm_batch_new();
+        int argc;
+        const char **argv;
+        const size_t *lens;
+
+        clm_batch_reset(b, "claimsd:", "ffs.claims/3", 100);
+        cr_assert(eq(int, clm_batch_add_claim(b, &kh, 100, &claim), CLM_OK));
+        cr_assert(eq(int, clm_batch_add_dead(b, 101, CLM_REASON_BAD_MAGIC),
+                     CLM_OK));
+        cr_assert(eq(sz, clm_batch_count(b), 2));
+        cr_assert(eq(i64, clm_batch_to(b), 102));
+        argv_of(b, &argc, &argv, &lens);
+        STR_EQ(argv[0], "FCALL");
+        STR_EQ(argv[1], "claimsd_apply");
+        STR_EQ(argv[3], "claimsd:offset");
+        STR_EQ(argv[5], "ffs.claims/3");
+        STR_EQ(argv[6], "100");
+        STR_EQ(argv[7], "102");
+        STR_EQ(argv[9], "2");
+        STR_EQ(argv[10], "C");
+        /* 16 fixed claim args + 2 buckets * 3, then D off reason */
+        STR_EQ(argv[10 + 16 + 6], "D");
+        STR_EQ(argv[10 + 16 + 8], "bad_magic");
+        for (int i = 0; i < argc; i++) {
+                cr_assert(eq(ptr, strstr(argv[i], "1EG4TE5MK72"), NULL));
+                cr_assert(eq(ptr, strstr(argv[i], "1234567890123"), NULL));
+                cr_assert(eq(ptr, strstr(argv[i], "CTL0000042"), NULL));
+        }
+        clm_batch_free(b);
+}
+
+/* The digest must change with content but not with where it was seen. */
+Test(batch, digest_tracks_content_only)
+{
+        struct clm_batch *b = clm_batch_new();
+        int argc;
+        const char **argv;
+        const size_t *lens;
+        char d1[64];
+        char d2[64];
+        char d3[64];
+
+        clm_batch_reset(b, "p:", "t/0", 0);
+        (void)clm_batch_add_claim(b, &kh, 0, &claim);
+        argv_of(b, &argc, &argv, &lens);
+        strcpy(d1, argv[14]);
+        clm_batch_reset(b, "p:", "t/0", 50);
+        (void)clm_batch_add_claim(b, &kh, 50, &claim);
+        argv_of(b, &argc, &argv, &lens);
+        strcpy(d2, argv[14]);
+        claim.lines[0].paid_cents += 1;
+        clm_batch_reset(b, "p:", "t/0", 0);
+        (void)clm_batch_add_claim(b, &kh, 0, &claim);
+        argv_of(b, &argc, &argv, &lens);
+        strcpy(d3, argv[14]);
+        cr_assert(eq(str, d1, d2));
+        cr_assert(ne(str, d1, d3));
+        cr_assert(eq(sz, strlen(d1), 32));
+        clm_batch_free(b);
+}
+
+Test(batch, unknown_start_takes_first_offset)
+{
+        struct clm_batch *b = clm_batch_new();
+        struct clm_marker m = {.complete_through_ms = 1700000000000};
+        int argc;
+        const char **argv;
+        const size_t *lens;
+
+        clm_batch_reset(b, "p:", "t/1", -1);
+        (void)clm_batch_add_marker(b, 40, &m);
+        cr_assert(eq(i64, clm_batch_from(b), 40));
+        cr_assert(eq(i64, clm_batch_to(b), 41));
+        argv_of(b, &argc, &argv, &lens);
+        STR_EQ(argv[8], "1700000000000");
+        clm_batch_free(b);
+}
+
+Test(batch, attribution_value_format)
+{
+        struct clm_batch *b = clm_batch_new();
+        struct clm_attribution a = {0};
+        int argc;
+        const char **argv;
+        const size_t *lens;
+
+        strcpy(a.mbi, "1EG4TE5MK72");
+        strcpy(a.aco_id, "A0001");
+        a.performance_year = 2025;
+        a.enrollment = CLM_ENR_AGED_DUAL;
+        a.month_flags = 4095;
+        a.data_sharing_excluded = true;
+        clm_batch_reset(b, "p:", "aco.attribution/0", 0);
+        (void)clm_batch_add_attribution(b, &kh, 0, &a);
+        a.change = CLM_ATTR_TERMINATE;
+        (void)clm_batch_add_attribution(b, &kh, 1, &a);
+        argv_of(b, &argc, &argv, &lens);
+        STR_EQ(argv[10], "A");
+        STR_EQ(argv[12], "2025");
+        STR_EQ(argv[13], "A0001:A:4095:1");
+        STR_EQ(argv[17], "");
+        cr_assert(eq(ptr, strstr(argv[11], "1EG4"), NULL));
+        clm_batch_free(b);
+}
