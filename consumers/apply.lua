@@ -17,8 +17,10 @@
 --     M
 --     A bene_h year value        (value '' removes the year's attribution)
 --
--- Returns {1, to, applied, duplicate, stale, dead_letter} on success or
--- {0, stored_offset} when the fence rejects the batch.
+-- Returns {1, to, applied, duplicate, stale, dead_letter, conflict
+-- offsets...} on success or {0, stored_offset} when the fence rejects the
+-- batch. Conflicts are found here (they need the stored version), so the
+-- caller produces their dead-letter records after the call.
 --
 -- Amounts are Lua doubles: exact below 2^53. The decoder bounds every amount
 -- (limits.max_claim_cents) and batches are at most 5,000 messages, so sums
@@ -318,7 +320,13 @@ local function apply(keys, args)
         end
     end
     redis.call('HSET', keys[1], tp, to)
-    return {1, tonumber(to), applied, dup, stale, #dlq}
+    local reply = {1, tonumber(to), applied, dup, stale, #dlq}
+    for _, d in ipairs(dlq) do
+        if d[2] == 'version_conflict' then
+            reply[#reply + 1] = tonumber(d[1])
+        end
+    end
+    return reply
 end
 
 redis.register_function('claimsd_apply', apply)

@@ -447,6 +447,40 @@ on_kafka_log(const rd_kafka_t *rk, int level, const char *fac,
 /* ---- batches ----------------------------------------------------------- */
 
 /*
+ * Version conflicts are only known once the function has compared a version
+ * with the stored one, so their dead-letter records follow the call. The
+ * Redis stream has them exactly; a crash right here can drop the Kafka copy
+ * (documented in docs/redis-keys.md).
+ */
+static void
+produce_conflicts(struct clm_pipeline *p, const struct part *pt,
+                  const struct clm_apply_result *r)
+{
+        for (size_t k = 0; k < r->n_conflicts; k++) {
+                struct clm_dead d = {.offset = r->conflicts[k],
+                                     .reason = CLM_REASON_VERSION_CONFLICT,
+                                     .schema_id = -1};
+
+                (void)snprintf(d.detail, sizeof(d.detail),
+                               "same claim version with different content");
+                clm_log_limited(CLM_LOG_WARNING, "version_conflict", p->now_ms,
+                                "%s: offset %" PRId64
+                                " dead-lettered: version_conflict",
+                                pt->tp, d.offset);
+                if (clm_deadletter_produce(p->dlq, pt->topic, pt->partition,
+                                           &d) != CLM_OK) {
+                        clm_log(CLM_LOG_WARNING,
+                                "%s: version_conflict at %" PRId64
+                                " not sent to the dead-letter topic",
+                                pt->tp, d.offset);
+                }
+        }
+        if (r->n_conflicts > 0) {
+                (void)clm_deadletter_flush(p->dlq, 10000);
+        }
+}
+
+/*
  * Apply the batches of @p parts in one pipelined round trip. Dead letters
  * go to the dead-letter topic first (at least once, keyed for dedupe), so
  * the offset never advances past a bad message whose record is not out.
@@ -509,6 +543,7 @@ flush_parts(struct clm_pipeline *p, struct part **parts, size_t n)
                         rd_kafka_topic_partition_list_add(store, pt->topic,
                                                           pt->partition)
                                 ->offset = pt->pos;
+                        produce_conflicts(p, pt, &res[i]);
                 } else {
                         rd_kafka_topic_partition_list_t *seek =
                                 rd_kafka_topic_partition_list_new(1);

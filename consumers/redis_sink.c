@@ -254,6 +254,11 @@ parse_result(struct clm_sink *sink, const redisReply *r,
         res->duplicate = elem_int(r, 3);
         res->stale = elem_int(r, 4);
         res->dead_letter = elem_int(r, 5);
+        for (size_t i = 6; i < r->elements; i++) {
+                if (res->n_conflicts < 16) {
+                        res->conflicts[res->n_conflicts++] = elem_int(r, i);
+                }
+        }
         return CLM_OK;
 }
 

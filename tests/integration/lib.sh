@@ -1,0 +1,124 @@
+# Shared helpers for the integration tests (sourced, not run). They use the
+# real Kafka broker started by `make test` (tools/kafka.sh) and a disposable
+# redis-server per test (tools/redis.sh), both on loopback.
+set -euo pipefail
+
+SRC=${CLM_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${CLM_BUILD_DIR:-$SRC/build}
+PASSED=0
+FAILED=0
+
+# One work dir per test run; everything (redis, logs, config) lives there.
+WORK=$(mktemp -d /tmp/clm-it-XXXXXX)
+RUN_ID=$(basename "$WORK" | tr -dc 'a-zA-Z0-9')
+DAEMON_PIDS=()
+
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+
+cleanup() {
+        local p
+        for p in "${DAEMON_PIDS[@]:-}"; do
+                [[ -n $p ]] && kill -9 "$p" 2>/dev/null || true
+        done
+        "$SRC/tools/redis.sh" stop "$WORK/redis" >/dev/null 2>&1 || true
+        if [[ $FAILED -eq 0 && -z ${CLM_KEEP_WORK:-} ]]; then
+                rm -rf "$WORK"
+        else
+                echo "work dir kept: $WORK"
+        fi
+}
+trap cleanup EXIT
+
+check() {
+        # check NAME COMMAND...: one assertion, counted.
+        local name=$1
+        shift
+        if "$@"; then
+                echo "ok   - $name"
+                PASSED=$((PASSED + 1))
+        else
+                echo "FAIL - $name"
+                FAILED=$((FAILED + 1))
+        fi
+}
+
+finish() {
+        echo "$PASSED passed, $FAILED failed"
+        [[ $FAILED -eq 0 ]]
+}
+
+kafka_up() {
+        if [[ -z ${CLM_KAFKA_BOOTSTRAP:-} ]]; then
+                "$SRC/tools/kafka.sh" fetch start >/dev/null
+                CLM_KAFKA_BOOTSTRAP=$("$SRC/tools/kafka.sh" bootstrap)
+        fi
+        BROKERS=$CLM_KAFKA_BOOTSTRAP
+        # Fail loudly with the broker's own words if it is not answering.
+        kcat -b "$BROKERS" -L -m 10 >/dev/null 2>&1 || {
+                echo "Kafka broker at $BROKERS is not answering" >&2
+                "$SRC/tools/kafka.sh" status >&2 || true
+                exit 1
+        }
+}
+
+topic() { "$SRC/tools/kafka.sh" topic "$1" "$2" >/dev/null; }
+
+redis_up() {
+        REDIS_PORT=${REDIS_PORT:-$((20000 + RANDOM % 20000))}
+        "$SRC/tools/redis.sh" start "$WORK/redis" "$REDIS_PORT" >/dev/null
+        RCLI=(redis-cli -p "$REDIS_PORT")
+}
+
+# write_config FILE [extra lines...]: a config on this run's topics.
+write_config() {
+        local f=$1
+        shift
+        if [[ ! -f $WORK/hash.secret ]]; then
+                head -c 32 /dev/urandom >"$WORK/hash.secret"
+                chmod 600 "$WORK/hash.secret"
+        fi
+        {
+                echo "kafka.bootstrap.servers = $BROKERS"
+                echo "kafka.group.id = claimsd-$RUN_ID"
+                echo "kafka.session.timeout.ms = 6000"
+                echo "hash.secret_file = $WORK/hash.secret"
+                echo "redis.port = $REDIS_PORT"
+                echo "topics.claims = $CLAIMS"
+                echo "topics.attribution = $ATTR"
+                echo "topics.dlq = $DLQ"
+                echo "log.level = notice"
+                local l
+                for l in "$@"; do echo "$l"; done
+        } >"$f"
+}
+
+start_daemon() {
+        # start_daemon CONFIG LOG: run claimsd in the background.
+        "$BUILD/claimsd" -c "$1" >>"$2" 2>&1 &
+        DAEMON_PID=$!
+        DAEMON_PIDS+=("$DAEMON_PID")
+}
+
+# applied_all SUMMARY: true when every partition's Redis offset reached the
+# generator's end offset.
+applied_all() {
+        local sum=$1 p end got
+        while IFS='=' read -r k end; do
+                p=${k#end.}
+                got=$("${RCLI[@]}" HGET claimsd:offset "$CLAIMS/$p")
+                [[ ${got:-} == "$end" ]] || return 1
+        done < <(grep '^end\.' "$sum")
+}
+
+wait_applied() {
+        # wait_applied SUMMARY TIMEOUT_S
+        local deadline=$((SECONDS + $2))
+        while ((SECONDS < deadline)); do
+                applied_all "$1" && return 0
+                sleep 0.5
+        done
+        return 1
+}
+
+stat_of() { "${RCLI[@]}" HGET claimsd:stats "$1"; }
+summary_of() { grep "^$2=" "$1" | cut -d= -f2; }
