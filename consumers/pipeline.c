@@ -336,11 +336,12 @@ on_assign(struct clm_pipeline *p, rd_kafka_t *rk,
                         rd_kafka_error_string(err));
                 rd_kafka_error_destroy(err);
         }
-        if (!known) {
-                /* Redis is down: hold the new partitions until resync. */
-                (void)rd_kafka_pause_partitions(rk, l);
-        }
         p->stats.assigned = p->n_parts;
+        if (!known) {
+                /* Redis is down: hold every partition until a reconnect
+                 * re-reads the offsets (resync) and resumes them. */
+                enter_redis_down(p);
+        }
         clm_log(CLM_LOG_NOTICE, "assigned %d partitions (%zu total)%s", n,
                 p->n_parts, known ? "" : ", offsets pending redis");
 }
