@@ -20,7 +20,8 @@
 #
 # Environment (defaults): CLAIMS (300000) PARTITIONS (4) BENES (CLAIMS/5)
 # ACOS (10) SEED (1) BATCH_SIZE (1000) BATCH_LINGER (50ms)
-# BATCH1_SECONDS (60) REDIS_BENCH_N (1000000) BENCH_KEEP (unset: delete the
+# BATCH1_SECONDS (60) REDIS_BENCH_N (1000000) REDIS_APPENDONLY (yes; "no"
+# turns the main Redis's AOF off, to measure its cost) BENCH_KEEP (unset: delete the
 # work dir, topics and Redis data after a good run) CLM_BUILD_DIR (build).
 set -euo pipefail
 
@@ -239,6 +240,9 @@ result raw_consume_rate "$RAW_RATE"
 # ---- claimsd end to end --------------------------------------------------------
 new_redis redis-main
 MAIN_PORT=$PORT
+# Diagnostic only: REDIS_APPENDONLY=no measures what the AOF costs.
+[[ ${REDIS_APPENDONLY:-yes} == yes ]] || redis-cli -p "$MAIN_PORT" CONFIG SET appendonly no >/dev/null
+result redis_appendonly "$(redis-cli -p "$MAIN_PORT" CONFIG GET appendonly | tail -n 1)"
 result redis_version "$(redis-cli -p "$MAIN_PORT" INFO server | sed -n 's/^redis_version:\([^\r]*\).*/\1/p')"
 result redis_appendfsync "$(redis-cli -p "$MAIN_PORT" CONFIG GET appendfsync | tail -n 1)"
 write_config "$WORK/main.conf" "$MAIN_PORT" "bench-$ID-main" "$BATCH_SIZE"

@@ -811,6 +811,10 @@ make_consumer(struct clm_pipeline *p, char *errstr, size_t errstr_size)
         rc |= conf_set(conf, "partition.assignment.strategy", "range", errstr,
                        errstr_size);
         rc |= conf_set(conf, "check.crcs", "true", errstr, errstr_size);
+        /* Prefetch is the one queue that grows while Redis is down; 16 MiB
+         * per partition keeps memory bounded yet fetches in large chunks. */
+        rc |= conf_set(conf, "queued.max.messages.kbytes", "16384", errstr,
+                       errstr_size);
         for (size_t i = 0; i < cfg->n_kafka && rc == CLM_OK; i++) {
                 rc |= conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value,
                                errstr, errstr_size);

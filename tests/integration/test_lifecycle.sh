@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# claimsd as a process: --version, --check-config, exit 78 with file:line:key
+# on a bad config, secrets refused when group/world readable, the systemd
+# notify protocol (READY, RELOADING after SIGHUP, STOPPING), SIGHUP reload
+# of reloadable settings, and SIGTERM exiting 0.
+source "$(dirname "$0")/lib.sh"
+
+kafka_up
+redis_up
+CLAIMS=claims-$RUN_ID
+ATTR=attr-$RUN_ID
+DLQ=dlq-$RUN_ID
+topic "$CLAIMS" 2
+topic "$ATTR" 1
+topic "$DLQ" 1
+write_config "$WORK/ok.conf"
+
+check "--version prints the version" \
+        bash -c "'$BUILD/claimsd' --version | grep -q '^claimsd [0-9]'"
+check "--check-config accepts a good config" \
+        "$BUILD/claimsd" --check-config -c "$WORK/ok.conf"
+
+cp "$WORK/ok.conf" "$WORK/bad.conf"
+echo "batch.size = lots" >>"$WORK/bad.conf"
+rc=0
+"$BUILD/claimsd" --check-config -c "$WORK/bad.conf" 2>"$WORK/bad.err" || rc=$?
+check "bad value exits 78" test "$rc" -eq 78
+line=$(wc -l <"$WORK/bad.conf")
+check "error names file, line and key" \
+        grep -q "$WORK/bad.conf:$line: batch.size:" "$WORK/bad.err"
+rc=0
+"$BUILD/claimsd" -c "$WORK/bad.conf" 2>/dev/null || rc=$?
+check "starting with a bad config exits 78" test "$rc" -eq 78
+
+chmod 640 "$WORK/hash.secret"
+rc=0
+"$BUILD/claimsd" --check-config -c "$WORK/ok.conf" 2>"$WORK/perm.err" || rc=$?
+chmod 600 "$WORK/hash.secret"
+check "group-readable secret refused with 78" test "$rc" -eq 78
+check "secret error says why" grep -q "readable by group or others" "$WORK/perm.err"
+
+# A datagram socket standing in for systemd.
+python3 - "$WORK/notify.sock" >"$WORK/notify.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+try:
+    while True:
+        msg = s.recv(4096).decode()
+        print(msg.replace("\n", " | "), flush=True)
+        if "STOPPING=1" in msg:
+            break
+except socket.timeout:
+    pass
+PY
+LISTENER=$!
+for _ in $(seq 50); do [[ -S $WORK/notify.sock ]] && break; sleep 0.1; done
+NOTIFY_SOCKET=$WORK/notify.sock WATCHDOG_USEC=2000000 \
+        "$BUILD/claimsd" -c "$WORK/ok.conf" >"$WORK/claimsd.log" 2>&1 &
+DAEMON_PID=$!
+DAEMON_PIDS+=("$DAEMON_PID")
+for _ in $(seq 200); do grep -q "READY=1" "$WORK/notify.out" && break; sleep 0.1; done
+check "READY=1 sent once running" grep -q "READY=1" "$WORK/notify.out"
+sleep 1.5
+check "WATCHDOG=1 sent while the loop makes progress" grep -q "WATCHDOG=1" "$WORK/notify.out"
+
+sed -i 's/^log.level = .*/log.level = info/' "$WORK/ok.conf"
+echo "batch.size = 10" >>"$WORK/ok.conf"
+sed -i "s/^redis.port = .*/redis.port = 1/" "$WORK/ok.conf"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 50); do grep -q "configuration reloaded" "$WORK/claimsd.log" && break; sleep 0.1; done
+check "SIGHUP reloads" grep -q "configuration reloaded" "$WORK/claimsd.log"
+check "non-reloadable change is reported, not applied" \
+        grep -q "redis.port.*ignored until restart" "$WORK/claimsd.log"
+check "RELOADING=1 then READY=1 around the reload" \
+        bash -c "grep -n RELOADING=1 '$WORK/notify.out' | head -1 | cut -d: -f1 | \
+                xargs -I{} awk 'NR>{} && /READY=1/' '$WORK/notify.out' | grep -q READY"
+kill -TERM "$DAEMON_PID"
+rc=0
+wait "$DAEMON_PID" || rc=$?
+wait "$LISTENER" || true
+check "SIGTERM exits 0" test "$rc" -eq 0
+check "STOPPING=1 sent on shutdown" grep -q "STOPPING=1" "$WORK/notify.out"
+check "daemon logged stopped" grep -q "stopped" "$WORK/claimsd.log"
+finish
