@@ -35,7 +35,8 @@ main(int argc, char **argv)
         double t1 = 0;
 
         if (argc != 5) {
-                fprintf(stderr, "usage: rawconsume BROKERS TOPIC PARTITIONS N\n");
+                fprintf(stderr,
+                        "usage: rawconsume BROKERS TOPIC PARTITIONS N\n");
                 return 2;
         }
         parts = strtol(argv[3], NULL, 10);

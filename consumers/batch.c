@@ -121,8 +121,10 @@ push_i64(struct clm_batch *b, int64_t v)
 }
 
 void
-clm_batch_reset(struct clm_batch *b, const char *prefix,
-                const char *topic_partition, int64_t from)
+clm_batch_reset(struct clm_batch *b,
+                const char *prefix,
+                const char *topic_partition,
+                int64_t from)
 {
         b->arena_len = 0;
         b->n_args = 0;
@@ -171,8 +173,11 @@ month_of(int32_t days)
 }
 
 size_t
-clm_claim_buckets(const struct clm_claim *claim, int *months, int64_t *paid,
-                  int64_t *allowed, int *count_month)
+clm_claim_buckets(const struct clm_claim *claim,
+                  int *months,
+                  int64_t *paid,
+                  int64_t *allowed,
+                  int *count_month)
 {
         size_t nb = 0;
 
@@ -213,16 +218,17 @@ clm_claim_buckets(const struct clm_claim *claim, int *months, int64_t *paid,
 
 /* The natural key of design.md §2.2, hashed. */
 static void
-natural_key_hash(const struct clm_keyhash *kh, const struct clm_claim *c,
+natural_key_hash(const struct clm_keyhash *kh,
+                 const struct clm_claim *c,
                  char out[CLM_KEYHASH_HEX])
 {
         char buf[256];
         int n;
 
         if (c->form == CLM_FORM_INSTITUTIONAL) {
-                n = snprintf(buf, sizeof(buf), "A|%s|%" PRId32 "|%" PRId32 "|%s",
-                             c->billing_ccn, c->from_date, c->thru_date,
-                             c->mbi);
+                n = snprintf(buf, sizeof(buf),
+                             "A|%s|%" PRId32 "|%" PRId32 "|%s", c->billing_ccn,
+                             c->from_date, c->thru_date, c->mbi);
         } else {
                 n = snprintf(buf, sizeof(buf), "%c|%s|%s",
                              c->form == CLM_FORM_DME ? 'D' : 'B',
@@ -257,8 +263,10 @@ adj_code(enum clm_adjustment a)
  * is detected as a conflict.
  */
 int
-clm_batch_add_claim(struct clm_batch *b, const struct clm_keyhash *kh,
-                    int64_t offset, const struct clm_claim *c)
+clm_batch_add_claim(struct clm_batch *b,
+                    const struct clm_keyhash *kh,
+                    int64_t offset,
+                    const struct clm_claim *c)
 {
         int *months = b->months;
         int64_t *paid = b->paid;
@@ -331,8 +339,7 @@ clm_batch_add_claim(struct clm_batch *b, const struct clm_keyhash *kh,
 }
 
 int
-clm_batch_add_dead(struct clm_batch *b, int64_t offset,
-                   enum clm_reason reason)
+clm_batch_add_dead(struct clm_batch *b, int64_t offset, enum clm_reason reason)
 {
         int rc = push_str(b, "D");
 
@@ -346,7 +353,8 @@ clm_batch_add_dead(struct clm_batch *b, int64_t offset,
 }
 
 int
-clm_batch_add_marker(struct clm_batch *b, int64_t offset,
+clm_batch_add_marker(struct clm_batch *b,
+                     int64_t offset,
                      const struct clm_marker *marker)
 {
         if (push_str(b, "M") != CLM_OK) {
@@ -371,8 +379,10 @@ clm_batch_add_skip(struct clm_batch *b, int64_t offset)
 }
 
 int
-clm_batch_add_attribution(struct clm_batch *b, const struct clm_keyhash *kh,
-                          int64_t offset, const struct clm_attribution *a)
+clm_batch_add_attribution(struct clm_batch *b,
+                          const struct clm_keyhash *kh,
+                          int64_t offset,
+                          const struct clm_attribution *a)
 {
         char bh[CLM_KEYHASH_HEX];
         char value[64];
@@ -399,7 +409,9 @@ clm_batch_add_attribution(struct clm_batch *b, const struct clm_keyhash *kh,
 }
 
 void
-clm_batch_argv(struct clm_batch *b, int *argc, const char ***argv,
+clm_batch_argv(struct clm_batch *b,
+               int *argc,
+               const char ***argv,
                const size_t **argvlen)
 {
         char *keybuf = b->h_key;

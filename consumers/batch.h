@@ -30,8 +30,10 @@ void clm_batch_free(struct clm_batch *b);
  * @param from the position the batch starts at: the offset the fence
  * expects to find stored in Redis
  */
-void clm_batch_reset(struct clm_batch *b, const char *prefix,
-                     const char *topic_partition, int64_t from);
+void clm_batch_reset(struct clm_batch *b,
+                     const char *prefix,
+                     const char *topic_partition,
+                     int64_t from);
 
 /** @brief Messages in the batch. */
 size_t clm_batch_count(const struct clm_batch *b);
@@ -46,20 +48,24 @@ int64_t clm_batch_to(const struct clm_batch *b);
  * @brief Add a claim version at @p offset.
  * @returns CLM_OK or CLM_ERR_NOMEM
  */
-int clm_batch_add_claim(struct clm_batch *b, const struct clm_keyhash *kh,
-                        int64_t offset, const struct clm_claim *claim);
+int clm_batch_add_claim(struct clm_batch *b,
+                        const struct clm_keyhash *kh,
+                        int64_t offset,
+                        const struct clm_claim *claim);
 
 /** @brief Add a dead-lettered message. */
-int clm_batch_add_dead(struct clm_batch *b, int64_t offset,
-                       enum clm_reason reason);
+int
+clm_batch_add_dead(struct clm_batch *b, int64_t offset, enum clm_reason reason);
 
 /** @brief Add a delivery marker (advances the watermark). */
-int clm_batch_add_marker(struct clm_batch *b, int64_t offset,
+int clm_batch_add_marker(struct clm_batch *b,
+                         int64_t offset,
                          const struct clm_marker *marker);
 
 /** @brief Add an attribution record for a beneficiary and year. */
 int clm_batch_add_attribution(struct clm_batch *b,
-                              const struct clm_keyhash *kh, int64_t offset,
+                              const struct clm_keyhash *kh,
+                              int64_t offset,
                               const struct clm_attribution *attr);
 
 /** @brief Add a message that changes nothing but must advance the offset. */
@@ -70,7 +76,9 @@ int clm_batch_add_skip(struct clm_batch *b, int64_t offset);
  * (including "FCALL", the function name, numkeys and the key). Valid until
  * the next call on @p b.
  */
-void clm_batch_argv(struct clm_batch *b, int *argc, const char ***argv,
+void clm_batch_argv(struct clm_batch *b,
+                    int *argc,
+                    const char ***argv,
                     const size_t **argvlen);
 
 /**
@@ -79,7 +87,10 @@ void clm_batch_argv(struct clm_batch *b, int *argc, const char ***argv,
  * @param count_month the YYYYMM that carries the claim count
  * @returns number of buckets
  */
-size_t clm_claim_buckets(const struct clm_claim *claim, int *months,
-                         int64_t *paid, int64_t *allowed, int *count_month);
+size_t clm_claim_buckets(const struct clm_claim *claim,
+                         int *months,
+                         int64_t *paid,
+                         int64_t *allowed,
+                         int *count_month);
 
 #endif

@@ -49,9 +49,12 @@ put_string(unsigned char *p, const char *s)
 }
 
 size_t
-clm_deadletter_encode(const char *topic, int32_t partition,
-                      const struct clm_dead *d, const char *instance,
-                      unsigned char *buf, size_t size)
+clm_deadletter_encode(const char *topic,
+                      int32_t partition,
+                      const struct clm_dead *d,
+                      const char *instance,
+                      unsigned char *buf,
+                      size_t size)
 {
         /* Worst case: 5 framing + strings + 5 varints of 10 bytes. */
         size_t need = 5 + strlen(topic) + strlen(d->detail) +
@@ -97,7 +100,8 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 }
 
 struct clm_deadletter *
-clm_deadletter_new(const struct clm_config *cfg, char *errstr,
+clm_deadletter_new(const struct clm_config *cfg,
+                   char *errstr,
                    size_t errstr_size)
 {
         struct clm_deadletter *dl = calloc(1, sizeof(*dl));
@@ -159,25 +163,26 @@ fail:
 }
 
 int
-clm_deadletter_produce(struct clm_deadletter *dl, const char *topic,
-                       int32_t partition, const struct clm_dead *d)
+clm_deadletter_produce(struct clm_deadletter *dl,
+                       const char *topic,
+                       int32_t partition,
+                       const struct clm_dead *d)
 {
         unsigned char value[1024];
         char key[256];
         size_t n = clm_deadletter_encode(topic, partition, d, dl->instance,
                                          value, sizeof(value));
-        int klen = snprintf(key, sizeof(key), "%s/%" PRId32 "/%" PRId64,
-                            topic, partition, d->offset);
+        int klen = snprintf(key, sizeof(key), "%s/%" PRId32 "/%" PRId64, topic,
+                            partition, d->offset);
         rd_kafka_resp_err_t err;
 
         if (n == 0 || klen < 0 || (size_t)klen >= sizeof(key)) {
                 return CLM_ERR_NOMEM;
         }
-        err = rd_kafka_producev(dl->rk, RD_KAFKA_V_TOPIC(dl->topic),
-                                RD_KAFKA_V_KEY(key, (size_t)klen),
-                                RD_KAFKA_V_VALUE(value, n),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_END);
+        err = rd_kafka_producev(
+                dl->rk, RD_KAFKA_V_TOPIC(dl->topic),
+                RD_KAFKA_V_KEY(key, (size_t)klen), RD_KAFKA_V_VALUE(value, n),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 clm_log(CLM_LOG_WARNING, "dead-letter produce: %s",
                         rd_kafka_err2str(err));

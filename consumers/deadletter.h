@@ -28,14 +28,17 @@ struct clm_deadletter;
 
 /** @brief New producer from the kafka.* settings, or NULL with errstr. */
 struct clm_deadletter *clm_deadletter_new(const struct clm_config *cfg,
-                                          char *errstr, size_t errstr_size);
+                                          char *errstr,
+                                          size_t errstr_size);
 
 /**
  * @brief Encode and enqueue one record (asynchronous).
  * @returns CLM_OK or CLM_ERR_KAFKA / CLM_ERR_NOMEM
  */
-int clm_deadletter_produce(struct clm_deadletter *dl, const char *topic,
-                           int32_t partition, const struct clm_dead *d);
+int clm_deadletter_produce(struct clm_deadletter *dl,
+                           const char *topic,
+                           int32_t partition,
+                           const struct clm_dead *d);
 
 /**
  * @brief Wait until every enqueued record is acknowledged.
@@ -47,9 +50,12 @@ int clm_deadletter_flush(struct clm_deadletter *dl, int timeout_ms);
  * @brief Encode a DeadLetter value (Confluent framing) into @p buf.
  * @returns bytes written, or 0 if @p size is too small
  */
-size_t clm_deadletter_encode(const char *topic, int32_t partition,
-                             const struct clm_dead *d, const char *instance,
-                             unsigned char *buf, size_t size);
+size_t clm_deadletter_encode(const char *topic,
+                             int32_t partition,
+                             const struct clm_dead *d,
+                             const char *instance,
+                             unsigned char *buf,
+                             size_t size);
 
 /** @brief NULL-safe; flushes for up to 5 s first. */
 void clm_deadletter_free(struct clm_deadletter *dl);

@@ -35,11 +35,11 @@
 
 #include "daemon/rc.h"
 
-#define MAX_WRITERS CLM_CONFIG_MAX_SCHEMAS
-#define SCAN_MAX_DEPTH 32     /* nested records, arrays, maps, unions */
+#define MAX_WRITERS       CLM_CONFIG_MAX_SCHEMAS
+#define SCAN_MAX_DEPTH    32  /* nested records, arrays, maps, unions */
 #define COMPILE_MAX_DEPTH 64  /* anonymous nesting inside a schema */
-#define ZERO_ITEMS_MAX 256    /* per message: array items that take 0 bytes */
-#define MS_PER_DAY INT64_C(86400000)
+#define ZERO_ITEMS_MAX    256 /* per message: array items that take 0 bytes */
+#define MS_PER_DAY        INT64_C(86400000)
 
 /* ---- Pre-scan program: the writer schema flattened for the walker. ---- */
 
@@ -71,7 +71,7 @@ struct scan_prog {
 struct scan {
         const struct scan_prog *prog;
         const uint8_t *p;
-        size_t len;       /* body length */
+        size_t len; /* body length */
         size_t pos;
         size_t base;      /* offset of the body in the Kafka value */
         size_t max_items; /* per array or map */
@@ -100,7 +100,7 @@ struct msym {
 struct mfield {
         const char *name;
         enum mtype type;
-        bool required; /* no default in our model */
+        bool required;           /* no default in our model */
         const struct msym *syms; /* M_ENUM, terminated by a NULL name */
 };
 
@@ -138,10 +138,7 @@ enum line_field {
         LF__COUNT
 };
 
-enum marker_field {
-        MF_COMPLETE,
-        MF__COUNT
-};
+enum marker_field { MF_COMPLETE, MF__COUNT };
 
 enum attr_field {
         AF_MBI,
@@ -256,8 +253,7 @@ struct mkind {
 static const struct mkind kinds_table[] = {
         {"ClaimEvent", CLM_REC_CLAIM, claim_model, CF__COUNT},
         {"DeliveryMarker", CLM_REC_MARKER, marker_model, MF__COUNT},
-        {"BeneficiaryAttribution", CLM_REC_ATTRIBUTION, attr_model,
-         AF__COUNT},
+        {"BeneficiaryAttribution", CLM_REC_ATTRIBUTION, attr_model, AF__COUNT},
 };
 
 /* ---- A registered writer schema and how it binds to the model. ---- */
@@ -297,7 +293,7 @@ struct clm_decoder {
         avro_reader_t reader;
         size_t n_writers;
         struct writer *writers[MAX_WRITERS];
-        struct writer *last; /* lookup cache */
+        struct writer *last;               /* lookup cache */
         struct clm_decode_error spare_err; /* when the caller passes NULL */
         struct clm_record scratch;         /* large: lines are inline */
 };
@@ -305,12 +301,11 @@ struct clm_decoder {
 /* ---- Error helpers. ---- */
 
 static enum clm_reason
-fail(struct clm_decode_error *err, enum clm_reason reason, const char *fmt,
-     ...) __attribute__((format(printf, 3, 4)));
+fail(struct clm_decode_error *err, enum clm_reason reason, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static enum clm_reason
-fail(struct clm_decode_error *err, enum clm_reason reason, const char *fmt,
-     ...)
+fail(struct clm_decode_error *err, enum clm_reason reason, const char *fmt, ...)
 {
         va_list ap;
 
@@ -433,17 +428,24 @@ prog_kids(struct scan_prog *prog, size_t n, uint32_t *first)
         return 0;
 }
 
-static int compile(struct scan_prog *prog, avro_schema_t s, int depth,
-                   uint32_t *out, char *errstr, size_t errstr_size);
+static int compile(struct scan_prog *prog,
+                   avro_schema_t s,
+                   int depth,
+                   uint32_t *out,
+                   char *errstr,
+                   size_t errstr_size);
 
 /* Compile the children of a record, union, array or map node. */
 static int
-compile_children(struct scan_prog *prog, avro_schema_t s, uint32_t node,
-                 int depth, char *errstr, size_t errstr_size)
+compile_children(struct scan_prog *prog,
+                 avro_schema_t s,
+                 uint32_t node,
+                 int depth,
+                 char *errstr,
+                 size_t errstr_size)
 {
         avro_type_t op = prog->nodes[node].op;
-        size_t n = op == AVRO_ARRAY || op == AVRO_MAP ? 1
-                                                      : prog->nodes[node].n;
+        size_t n = op == AVRO_ARRAY || op == AVRO_MAP ? 1 : prog->nodes[node].n;
         bool zero = op == AVRO_RECORD;
         uint32_t first;
         uint32_t child;
@@ -466,8 +468,7 @@ compile_children(struct scan_prog *prog, avro_schema_t s, uint32_t node,
                 } else {
                         cs = avro_schema_map_values(s);
                 }
-                rc = compile(prog, cs, depth + 1, &child, errstr,
-                             errstr_size);
+                rc = compile(prog, cs, depth + 1, &child, errstr, errstr_size);
                 if (rc != CLM_OK) {
                         return rc;
                 }
@@ -510,8 +511,12 @@ node_size(avro_schema_t s, uint32_t *n)
 
 /* Flatten one (sub)schema into scan nodes; named types are compiled once. */
 static int
-compile(struct scan_prog *prog, avro_schema_t s, int depth, uint32_t *out,
-        char *errstr, size_t errstr_size)
+compile(struct scan_prog *prog,
+        avro_schema_t s,
+        int depth,
+        uint32_t *out,
+        char *errstr,
+        size_t errstr_size)
 {
         avro_type_t op;
         uint32_t n = 0;
@@ -680,19 +685,21 @@ scan_index(struct scan *sc, uint32_t n, const char *what, int64_t *out)
         if (*out < 0 || *out >= (int64_t)n) {
                 return fail(sc->err, CLM_REASON_BAD_UNION,
                             "%s index %lld at byte %zu, expected 0..%u", what,
-                            (long long)*out, sc->base + at,
-                            n > 0 ? n - 1 : 0);
+                            (long long)*out, sc->base + at, n > 0 ? n - 1 : 0);
         }
         return CLM_REASON_NONE;
 }
 
-static enum clm_reason scan_value(struct scan *sc, const struct scan_node *n,
-                                  unsigned depth);
+static enum clm_reason
+scan_value(struct scan *sc, const struct scan_node *n, unsigned depth);
 
 /* One block's item count (and byte size for a negative count). */
 static enum clm_reason
-scan_block_head(struct scan *sc, const char *what, int64_t *count,
-                int64_t *size, bool *has_size)
+scan_block_head(struct scan *sc,
+                const char *what,
+                int64_t *count,
+                int64_t *size,
+                bool *has_size)
 {
         size_t at = sc->pos;
         enum clm_reason r = scan_long(sc, count);
@@ -714,7 +721,9 @@ scan_block_head(struct scan *sc, const char *what, int64_t *count,
 
 /* Items of one block: map keys, then values. */
 static enum clm_reason
-scan_block_items(struct scan *sc, const struct scan_node *n, uint64_t count,
+scan_block_items(struct scan *sc,
+                 const struct scan_node *n,
+                 uint64_t count,
                  unsigned depth)
 {
         const struct scan_node *item = &sc->prog->nodes[sc->prog->kids[n->kid]];
@@ -753,8 +762,8 @@ scan_blocks(struct scan *sc, const struct scan_node *n, unsigned depth)
                 int64_t size = -1;
                 size_t start;
                 bool has_size = false;
-                enum clm_reason r = scan_block_head(sc, what, &count, &size,
-                                                    &has_size);
+                enum clm_reason r =
+                        scan_block_head(sc, what, &count, &size, &has_size);
 
                 if (r != CLM_REASON_NONE) {
                         return r;
@@ -846,8 +855,8 @@ scan_leaf(struct scan *sc, const struct scan_node *n)
         }
 }
 
-static enum clm_reason scan_nested(struct scan *sc, const struct scan_node *n,
-                                   unsigned depth);
+static enum clm_reason
+scan_nested(struct scan *sc, const struct scan_node *n, unsigned depth);
 
 /*
  * Any value. A union's branch and leaves are handled in place, which keeps
@@ -911,8 +920,11 @@ scan_nested(struct scan *sc, const struct scan_node *n, unsigned depth)
 
 /* Walk the whole body; the record must end exactly at the end. */
 static enum clm_reason
-prescan(const struct clm_decoder *dec, const struct writer *w,
-        const uint8_t *body, size_t len, size_t base,
+prescan(const struct clm_decoder *dec,
+        const struct writer *w,
+        const uint8_t *body,
+        size_t len,
+        size_t base,
         struct clm_decode_error *err)
 {
         struct scan sc = {
@@ -993,8 +1005,11 @@ mtype_name(enum mtype mt)
 
 /* Map each writer symbol to our code by name (-1: unknown to us). */
 static int
-bind_enum(struct wfield *wf, const struct mfield *mf, avro_schema_t es,
-          char *errstr, size_t errstr_size)
+bind_enum(struct wfield *wf,
+          const struct mfield *mf,
+          avro_schema_t es,
+          char *errstr,
+          size_t errstr_size)
 {
         int n = avro_schema_enum_number_of_symbols(es);
 
@@ -1029,8 +1044,12 @@ bind_enum(struct wfield *wf, const struct mfield *mf, avro_schema_t es,
  * most one null branch. Anything else cannot be mapped.
  */
 static int
-field_value_type(struct wfield *wf, const struct mfield *mf, avro_schema_t fs,
-                 avro_schema_t *vs, char *errstr, size_t errstr_size)
+field_value_type(struct wfield *wf,
+                 const struct mfield *mf,
+                 avro_schema_t fs,
+                 avro_schema_t *vs,
+                 char *errstr,
+                 size_t errstr_size)
 {
         size_t n;
         bool seen_null = false;
@@ -1068,8 +1087,11 @@ field_value_type(struct wfield *wf, const struct mfield *mf, avro_schema_t fs,
 
 /* Find one model field in a writer record and check its type. */
 static int
-bind_field(struct wfield *wf, const struct mfield *mf, avro_schema_t rec,
-           char *errstr, size_t errstr_size)
+bind_field(struct wfield *wf,
+           const struct mfield *mf,
+           avro_schema_t rec,
+           char *errstr,
+           size_t errstr_size)
 {
         int idx = avro_schema_record_field_get_index(rec, mf->name);
         avro_schema_t fs;
@@ -1108,12 +1130,15 @@ bind_field(struct wfield *wf, const struct mfield *mf, avro_schema_t rec,
 }
 
 static int
-bind_fields(struct wfield *wfs, const struct mfield *mfs, size_t n,
-            avro_schema_t rec, char *errstr, size_t errstr_size)
+bind_fields(struct wfield *wfs,
+            const struct mfield *mfs,
+            size_t n,
+            avro_schema_t rec,
+            char *errstr,
+            size_t errstr_size)
 {
         for (size_t i = 0; i < n; i++) {
-                int rc = bind_field(&wfs[i], &mfs[i], rec, errstr,
-                                    errstr_size);
+                int rc = bind_field(&wfs[i], &mfs[i], rec, errstr, errstr_size);
 
                 if (rc != CLM_OK) {
                         return rc;
@@ -1151,8 +1176,8 @@ bind_writer(struct writer *w, char *errstr, size_t errstr_size)
                          name);
                 return CLM_ERR_SCHEMA;
         }
-        rc = bind_fields(w->top, w->kind->fields, w->kind->n_fields, s,
-                         errstr, errstr_size);
+        rc = bind_fields(w->top, w->kind->fields, w->kind->n_fields, s, errstr,
+                         errstr_size);
         if (rc != CLM_OK || w->kind->kind != CLM_REC_CLAIM ||
             w->top[CF_LINES].index < 0) {
                 return rc;
@@ -1209,7 +1234,10 @@ missing(struct clm_decode_error *err, const char *name)
  * an identifier (two claims could share a key), so it is bad input.
  */
 static enum clm_reason
-copy_str(char *dst, const char *s, size_t n, const char *name,
+copy_str(char *dst,
+         const char *s,
+         size_t n,
+         const char *name,
          struct clm_decode_error *err)
 {
         for (size_t i = 0; i < n; i++) {
@@ -1225,8 +1253,12 @@ copy_str(char *dst, const char *s, size_t n, const char *name,
 
 /* String field into a bounded buffer; "" when absent or null. */
 static enum clm_reason
-get_str(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
-        char *dst, size_t cap, struct clm_decode_error *err)
+get_str(const struct wfield *f,
+        const struct mfield *mf,
+        avro_value_t *rec,
+        char *dst,
+        size_t cap,
+        struct clm_decode_error *err)
 {
         avro_value_t v;
         const char *s = NULL;
@@ -1235,8 +1267,7 @@ get_str(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
 
         dst[0] = '\0';
         if (!field_get(f, rec, &v)) {
-                return mf->required ? missing(err, mf->name)
-                                    : CLM_REASON_NONE;
+                return mf->required ? missing(err, mf->name) : CLM_REASON_NONE;
         }
         if (avro_value_get_string(&v, &s, &size) != 0) {
                 return fail(err, CLM_REASON_DECODE, "field %s unreadable",
@@ -1254,8 +1285,12 @@ get_str(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
 
 /* Integer field (int, long or int promoted); *present false when absent. */
 static enum clm_reason
-get_num(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
-        int64_t *out, bool *present, struct clm_decode_error *err)
+get_num(const struct wfield *f,
+        const struct mfield *mf,
+        avro_value_t *rec,
+        int64_t *out,
+        bool *present,
+        struct clm_decode_error *err)
 {
         avro_value_t v;
         int32_t i32 = 0;
@@ -1263,8 +1298,7 @@ get_num(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
 
         *present = false;
         if (!field_get(f, rec, &v)) {
-                return mf->required ? missing(err, mf->name)
-                                    : CLM_REASON_NONE;
+                return mf->required ? missing(err, mf->name) : CLM_REASON_NONE;
         }
         if (f->type == AVRO_INT32) {
                 rc = avro_value_get_int(&v, &i32);
@@ -1281,8 +1315,11 @@ get_num(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
 }
 
 static enum clm_reason
-get_i32(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
-        int32_t *out, struct clm_decode_error *err)
+get_i32(const struct wfield *f,
+        const struct mfield *mf,
+        avro_value_t *rec,
+        int32_t *out,
+        struct clm_decode_error *err)
 {
         int64_t v = 0;
         bool present = false;
@@ -1296,15 +1333,17 @@ get_i32(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
 
 /* Boolean field; *out unchanged when absent or null. */
 static enum clm_reason
-get_bool(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
-         bool *out, struct clm_decode_error *err)
+get_bool(const struct wfield *f,
+         const struct mfield *mf,
+         avro_value_t *rec,
+         bool *out,
+         struct clm_decode_error *err)
 {
         avro_value_t v;
         int b = 0;
 
         if (!field_get(f, rec, &v)) {
-                return mf->required ? missing(err, mf->name)
-                                    : CLM_REASON_NONE;
+                return mf->required ? missing(err, mf->name) : CLM_REASON_NONE;
         }
         if (avro_value_get_boolean(&v, &b) != 0) {
                 return fail(err, CLM_REASON_DECODE, "field %s unreadable",
@@ -1316,15 +1355,18 @@ get_bool(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
 
 /* Enum field by symbol; an unknown symbol is @p unknown. */
 static enum clm_reason
-get_enum(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
-         enum clm_reason unknown, int *out, struct clm_decode_error *err)
+get_enum(const struct wfield *f,
+         const struct mfield *mf,
+         avro_value_t *rec,
+         enum clm_reason unknown,
+         int *out,
+         struct clm_decode_error *err)
 {
         avro_value_t v;
         int idx = -1;
 
         if (!field_get(f, rec, &v)) {
-                return mf->required ? missing(err, mf->name)
-                                    : CLM_REASON_NONE;
+                return mf->required ? missing(err, mf->name) : CLM_REASON_NONE;
         }
         if (avro_value_get_enum(&v, &idx) != 0 || idx < 0 ||
             (size_t)idx >= f->enum_n) {
@@ -1332,8 +1374,10 @@ get_enum(const struct wfield *f, const struct mfield *mf, avro_value_t *rec,
                             mf->name);
         }
         if (f->enum_map[idx] < 0) {
-                return fail(err, unknown, "field %s has a symbol unknown to "
-                            "this decoder", mf->name);
+                return fail(err, unknown,
+                            "field %s has a symbol unknown to "
+                            "this decoder",
+                            mf->name);
         }
         *out = f->enum_map[idx];
         return CLM_REASON_NONE;
@@ -1353,13 +1397,13 @@ amount_ok(const struct clm_decoder *dec, int64_t v)
 }
 
 static enum clm_reason
-bad_date(const struct clm_decoder *dec, const char *name,
+bad_date(const struct clm_decoder *dec,
+         const char *name,
          struct clm_decode_error *err)
 {
         return fail(err, CLM_REASON_BAD_DATE,
                     "field %s outside service years %d-%d", name,
-                    dec->limits.min_service_year,
-                    dec->limits.max_service_year);
+                    dec->limits.min_service_year, dec->limits.max_service_year);
 }
 
 static enum clm_reason
@@ -1371,7 +1415,9 @@ bad_amount(const char *name, struct clm_decode_error *err)
 
 /* Map the fields of one ClaimLine. */
 static enum clm_reason
-map_line(const struct writer *w, avro_value_t *rec, struct clm_line *l,
+map_line(const struct writer *w,
+         avro_value_t *rec,
+         struct clm_line *l,
          struct clm_decode_error *err)
 {
         const struct wfield *f = w->line;
@@ -1385,13 +1431,12 @@ map_line(const struct writer *w, avro_value_t *rec, struct clm_line *l,
         l->allowed_cents = 0;
         if ((r = get_i32(&f[LF_NUMBER], &m[LF_NUMBER], rec, &l->line_number,
                          err)) != CLM_REASON_NONE ||
-            (r = get_i32(&f[LF_THRU], &m[LF_THRU], rec, &l->thru_date,
-                         err)) != CLM_REASON_NONE ||
+            (r = get_i32(&f[LF_THRU], &m[LF_THRU], rec, &l->thru_date, err)) !=
+                    CLM_REASON_NONE ||
             (r = get_str(&f[LF_HCPCS], &m[LF_HCPCS], rec, l->hcpcs,
                          sizeof(l->hcpcs), err)) != CLM_REASON_NONE ||
-            (r = get_str(&f[LF_REVENUE], &m[LF_REVENUE], rec,
-                         l->revenue_center, sizeof(l->revenue_center),
-                         err)) != CLM_REASON_NONE ||
+            (r = get_str(&f[LF_REVENUE], &m[LF_REVENUE], rec, l->revenue_center,
+                         sizeof(l->revenue_center), err)) != CLM_REASON_NONE ||
             (r = get_str(&f[LF_NPI], &m[LF_NPI], rec, l->rendering_npi,
                          sizeof(l->rendering_npi), err)) != CLM_REASON_NONE ||
             (r = get_str(&f[LF_TIN], &m[LF_TIN], rec, l->rendering_tin,
@@ -1406,7 +1451,9 @@ map_line(const struct writer *w, avro_value_t *rec, struct clm_line *l,
 
 /* All lines, at most CLM_MAX_LINES; errors name the line number. */
 static enum clm_reason
-map_lines(const struct writer *w, avro_value_t *rec, struct clm_claim *c,
+map_lines(const struct writer *w,
+          avro_value_t *rec,
+          struct clm_claim *c,
           struct clm_decode_error *err)
 {
         avro_value_t arr;
@@ -1444,7 +1491,9 @@ map_lines(const struct writer *w, avro_value_t *rec, struct clm_claim *c,
 
 /* Diagnosis codes, in claim order. */
 static enum clm_reason
-map_dx(const struct writer *w, avro_value_t *rec, struct clm_claim *c,
+map_dx(const struct writer *w,
+       avro_value_t *rec,
+       struct clm_claim *c,
        struct clm_decode_error *err)
 {
         avro_value_t arr;
@@ -1495,8 +1544,10 @@ map_dx(const struct writer *w, avro_value_t *rec, struct clm_claim *c,
 
 /* Header fields of a claim, in schema order. */
 static enum clm_reason
-map_claim_header(const struct writer *w, avro_value_t *rec,
-                 struct clm_claim *c, struct clm_decode_error *err)
+map_claim_header(const struct writer *w,
+                 avro_value_t *rec,
+                 struct clm_claim *c,
+                 struct clm_decode_error *err)
 {
         const struct wfield *f = w->top;
         const struct mfield *m = claim_model;
@@ -1508,35 +1559,32 @@ map_claim_header(const struct writer *w, avro_value_t *rec,
         if ((r = get_str(&f[CF_VERSION_ID], &m[CF_VERSION_ID], rec,
                          c->claim_version_id, sizeof(c->claim_version_id),
                          err)) != CLM_REASON_NONE ||
-            (r = get_str(&f[CF_CONTROL], &m[CF_CONTROL], rec,
-                         c->control_number, sizeof(c->control_number),
-                         err)) != CLM_REASON_NONE ||
+            (r = get_str(&f[CF_CONTROL], &m[CF_CONTROL], rec, c->control_number,
+                         sizeof(c->control_number), err)) != CLM_REASON_NONE ||
             (r = get_enum(&f[CF_FORM], &m[CF_FORM], rec,
                           CLM_REASON_UNKNOWN_ENUM, &form, err)) !=
                     CLM_REASON_NONE ||
             (r = get_enum(&f[CF_TYPE], &m[CF_TYPE], rec,
                           CLM_REASON_UNKNOWN_CLAIM_TYPE, &c->claim_type,
                           err)) != CLM_REASON_NONE ||
-            (r = get_enum(&f[CF_ADJ], &m[CF_ADJ], rec,
-                          CLM_REASON_UNKNOWN_ENUM, &adj, err)) !=
-                    CLM_REASON_NONE ||
+            (r = get_enum(&f[CF_ADJ], &m[CF_ADJ], rec, CLM_REASON_UNKNOWN_ENUM,
+                          &adj, err)) != CLM_REASON_NONE ||
             (r = get_str(&f[CF_MBI], &m[CF_MBI], rec, c->mbi, sizeof(c->mbi),
                          err)) != CLM_REASON_NONE ||
             (r = get_str(&f[CF_CCN], &m[CF_CCN], rec, c->billing_ccn,
                          sizeof(c->billing_ccn), err)) != CLM_REASON_NONE ||
-            (r = get_i32(&f[CF_FROM], &m[CF_FROM], rec, &c->from_date,
-                         err)) != CLM_REASON_NONE ||
-            (r = get_i32(&f[CF_THRU], &m[CF_THRU], rec, &c->thru_date,
-                         err)) != CLM_REASON_NONE ||
+            (r = get_i32(&f[CF_FROM], &m[CF_FROM], rec, &c->from_date, err)) !=
+                    CLM_REASON_NONE ||
+            (r = get_i32(&f[CF_THRU], &m[CF_THRU], rec, &c->thru_date, err)) !=
+                    CLM_REASON_NONE ||
             (r = get_i32(&f[CF_EFFECTIVE], &m[CF_EFFECTIVE], rec,
                          &c->effective_date, err)) != CLM_REASON_NONE ||
-            (r = get_num(&f[CF_RECEIVED], &m[CF_RECEIVED], rec,
-                         &c->received_ms, &present, err)) != CLM_REASON_NONE ||
+            (r = get_num(&f[CF_RECEIVED], &m[CF_RECEIVED], rec, &c->received_ms,
+                         &present, err)) != CLM_REASON_NONE ||
             (r = get_num(&f[CF_PAID], &m[CF_PAID], rec, &c->paid_cents,
                          &present, err)) != CLM_REASON_NONE ||
-            (r = get_num(&f[CF_ALLOWED], &m[CF_ALLOWED], rec,
-                         &c->allowed_cents, &c->allowed_present, err)) !=
-                    CLM_REASON_NONE ||
+            (r = get_num(&f[CF_ALLOWED], &m[CF_ALLOWED], rec, &c->allowed_cents,
+                         &c->allowed_present, err)) != CLM_REASON_NONE ||
             (r = get_str(&f[CF_TIN], &m[CF_TIN], rec, c->billing_tin,
                          sizeof(c->billing_tin), err)) != CLM_REASON_NONE ||
             (r = get_str(&f[CF_NPI], &m[CF_NPI], rec, c->billing_npi,
@@ -1555,7 +1603,8 @@ map_claim_header(const struct writer *w, avro_value_t *rec,
  * take the claim thru date.
  */
 static enum clm_reason
-check_claim_dates(const struct clm_decoder *dec, struct clm_claim *c,
+check_claim_dates(const struct clm_decoder *dec,
+                  struct clm_claim *c,
                   struct clm_decode_error *err)
 {
         if (!date_ok(dec, c->from_date)) {
@@ -1597,7 +1646,8 @@ check_claim_dates(const struct clm_decoder *dec, struct clm_claim *c,
 
 /* Natural key parts, amounts and dates of a mapped claim. */
 static enum clm_reason
-check_claim(const struct clm_decoder *dec, struct clm_claim *c,
+check_claim(const struct clm_decoder *dec,
+            struct clm_claim *c,
             struct clm_decode_error *err)
 {
         if (c->claim_version_id[0] == '\0') {
@@ -1613,8 +1663,7 @@ check_claim(const struct clm_decoder *dec, struct clm_claim *c,
                             "field billing_ccn empty on an institutional "
                             "claim");
         }
-        if (c->form != CLM_FORM_INSTITUTIONAL &&
-            c->control_number[0] == '\0') {
+        if (c->form != CLM_FORM_INSTITUTIONAL && c->control_number[0] == '\0') {
                 return fail(err, CLM_REASON_MISSING_FIELD,
                             "field claim_control_number empty on a "
                             "professional or DME claim");
@@ -1631,8 +1680,7 @@ check_claim(const struct clm_decoder *dec, struct clm_claim *c,
                 if (!amount_ok(dec, l->paid_cents) ||
                     (l->allowed_present && !amount_ok(dec, l->allowed_cents))) {
                         return fail(err, CLM_REASON_BAD_AMOUNT,
-                                    "line %zu: amount beyond the limit",
-                                    i + 1);
+                                    "line %zu: amount beyond the limit", i + 1);
                 }
         }
         return check_claim_dates(dec, c, err);
@@ -1640,8 +1688,10 @@ check_claim(const struct clm_decoder *dec, struct clm_claim *c,
 
 /* Map and check a ClaimEvent. */
 static enum clm_reason
-map_claim(const struct clm_decoder *dec, const struct writer *w,
-          avro_value_t *rec, struct clm_claim *c,
+map_claim(const struct clm_decoder *dec,
+          const struct writer *w,
+          avro_value_t *rec,
+          struct clm_claim *c,
           struct clm_decode_error *err)
 {
         enum clm_reason r;
@@ -1662,7 +1712,9 @@ map_claim(const struct clm_decoder *dec, const struct writer *w,
 }
 
 static enum clm_reason
-map_marker(const struct writer *w, avro_value_t *rec, struct clm_marker *mk,
+map_marker(const struct writer *w,
+           avro_value_t *rec,
+           struct clm_marker *mk,
            struct clm_decode_error *err)
 {
         bool present = false;
@@ -1680,8 +1732,10 @@ map_marker(const struct writer *w, avro_value_t *rec, struct clm_marker *mk,
 
 /* Map and check a BeneficiaryAttribution, with our defaults. */
 static enum clm_reason
-map_attribution(const struct clm_decoder *dec, const struct writer *w,
-                avro_value_t *rec, struct clm_attribution *a,
+map_attribution(const struct clm_decoder *dec,
+                const struct writer *w,
+                avro_value_t *rec,
+                struct clm_attribution *a,
                 struct clm_decode_error *err)
 {
         const struct wfield *f = w->top;
@@ -1754,8 +1808,12 @@ find_writer(struct clm_decoder *dec, int32_t id)
 
 /* Size checks and framing: which writer, and where the body starts. */
 static enum clm_reason
-decode_frame(struct clm_decoder *dec, const uint8_t *p, size_t len,
-             struct writer **w, size_t *off, int32_t *id,
+decode_frame(struct clm_decoder *dec,
+             const uint8_t *p,
+             size_t len,
+             struct writer **w,
+             size_t *off,
+             int32_t *id,
              struct clm_decode_error *err)
 {
         if (len == 0) {
@@ -1763,8 +1821,8 @@ decode_frame(struct clm_decoder *dec, const uint8_t *p, size_t len,
         }
         if (len > dec->limits.max_message_bytes) {
                 return fail(err, CLM_REASON_TOO_LARGE,
-                            "message of %zu bytes over the %zu-byte limit",
-                            len, dec->limits.max_message_bytes);
+                            "message of %zu bytes over the %zu-byte limit", len,
+                            dec->limits.max_message_bytes);
         }
         if (dec->framing == CLM_FRAMING_RAW) {
                 *w = dec->n_writers > 0 ? dec->writers[0] : NULL;
@@ -1798,8 +1856,12 @@ decode_frame(struct clm_decoder *dec, const uint8_t *p, size_t len,
 
 /* Kind check, pre-scan, Avro-C decode and mapping into the scratch. */
 static enum clm_reason
-decode_body(struct clm_decoder *dec, struct writer *w, const uint8_t *body,
-            size_t len, size_t base, struct clm_decode_error *err)
+decode_body(struct clm_decoder *dec,
+            struct writer *w,
+            const uint8_t *body,
+            size_t len,
+            size_t base,
+            struct clm_decode_error *err)
 {
         struct clm_record *rec = &dec->scratch;
         enum clm_reason r;
@@ -1829,8 +1891,8 @@ decode_body(struct clm_decoder *dec, struct writer *w, const uint8_t *body,
         case CLM_REC_MARKER:
                 return map_marker(w, &w->value, &rec->u.marker, err);
         case CLM_REC_ATTRIBUTION:
-                return map_attribution(dec, w, &w->value,
-                                       &rec->u.attribution, err);
+                return map_attribution(dec, w, &w->value, &rec->u.attribution,
+                                       err);
         }
         return fail(err, CLM_REASON_DECODE, "unknown record kind");
 }
@@ -1854,8 +1916,11 @@ record_bytes(const struct clm_record *rec)
 }
 
 int
-clm_decode(struct clm_decoder *dec, const void *buf, size_t len,
-           struct clm_record *out, struct clm_decode_error *err)
+clm_decode(struct clm_decoder *dec,
+           const void *buf,
+           size_t len,
+           struct clm_record *out,
+           struct clm_decode_error *err)
 {
         struct writer *w = NULL;
         size_t off = 0;
@@ -1909,7 +1974,9 @@ writer_free(struct writer *w)
 
 /* An id is valid for the framing and not yet registered. */
 static int
-check_id(const struct clm_decoder *dec, int32_t id, char *errstr,
+check_id(const struct clm_decoder *dec,
+         int32_t id,
+         char *errstr,
          size_t errstr_size)
 {
         if (dec->framing == CLM_FRAMING_RAW) {
@@ -1942,8 +2009,12 @@ check_id(const struct clm_decoder *dec, int32_t id, char *errstr,
 }
 
 int
-clm_decoder_add_schema(struct clm_decoder *dec, int32_t id, const char *json,
-                       size_t len, char *errstr, size_t errstr_size)
+clm_decoder_add_schema(struct clm_decoder *dec,
+                       int32_t id,
+                       const char *json,
+                       size_t len,
+                       char *errstr,
+                       size_t errstr_size)
 {
         struct writer *w = NULL;
         char why[200];
@@ -2005,8 +2076,10 @@ limits_ok(const struct clm_decoder_limits *l)
 }
 
 struct clm_decoder *
-clm_decoder_new(enum clm_framing framing, unsigned kinds,
-                const struct clm_decoder_limits *limits, char *errstr,
+clm_decoder_new(enum clm_framing framing,
+                unsigned kinds,
+                const struct clm_decoder_limits *limits,
+                char *errstr,
                 size_t errstr_size)
 {
         const unsigned known = (1u << CLM_REC_CLAIM) | (1u << CLM_REC_MARKER) |
@@ -2052,7 +2125,8 @@ clm_decoder_new(enum clm_framing framing, unsigned kinds,
         dec->min_received = lo > 0 ? lo : 1;
         dec->max_received =
                 ((int64_t)clm_date_days(limits->max_service_year + 1, 12, 31) +
-                 1) * MS_PER_DAY - 1;
+                 1) * MS_PER_DAY -
+                1;
         return dec;
 }
 

@@ -41,9 +41,11 @@ struct clm_decode_error {
  * other records decode to CLM_REASON_WRONG_RECORD.
  * @returns new decoder (free with clm_decoder_free) or NULL with errstr.
  */
-struct clm_decoder *clm_decoder_new(enum clm_framing framing, unsigned kinds,
+struct clm_decoder *clm_decoder_new(enum clm_framing framing,
+                                    unsigned kinds,
                                     const struct clm_decoder_limits *limits,
-                                    char *errstr, size_t errstr_size);
+                                    char *errstr,
+                                    size_t errstr_size);
 
 /**
  * @brief Register a writer schema (JSON text, borrowed). For Confluent
@@ -53,8 +55,11 @@ struct clm_decoder *clm_decoder_new(enum clm_framing framing, unsigned kinds,
  * required field with a compatible type, or have a default for it.
  * @returns CLM_OK, CLM_ERR_SCHEMA with errstr.
  */
-int clm_decoder_add_schema(struct clm_decoder *dec, int32_t id,
-                           const char *json, size_t len, char *errstr,
+int clm_decoder_add_schema(struct clm_decoder *dec,
+                           int32_t id,
+                           const char *json,
+                           size_t len,
+                           char *errstr,
                            size_t errstr_size);
 
 /**
@@ -63,8 +68,11 @@ int clm_decoder_add_schema(struct clm_decoder *dec, int32_t id,
  * @param err written on CLM_ERR_DECODE
  * @returns CLM_OK or CLM_ERR_DECODE
  */
-int clm_decode(struct clm_decoder *dec, const void *buf, size_t len,
-               struct clm_record *out, struct clm_decode_error *err);
+int clm_decode(struct clm_decoder *dec,
+               const void *buf,
+               size_t len,
+               struct clm_record *out,
+               struct clm_decode_error *err);
 
 /** @brief NULL-safe. */
 void clm_decoder_free(struct clm_decoder *dec);

@@ -22,19 +22,24 @@ struct clm_keyhash {
 void clm_sha256(const void *data, size_t len, uint8_t out[32]);
 
 /** @brief Full HMAC-SHA-256 (RFC 2104), for test vectors. */
-void clm_hmac_sha256(const void *key, size_t keylen, const void *msg,
-                     size_t len, uint8_t out[32]);
+void clm_hmac_sha256(const void *key,
+                     size_t keylen,
+                     const void *msg,
+                     size_t len,
+                     uint8_t out[32]);
 
 /** @brief Precompute the keyed states for a secret (borrowed). */
-void clm_keyhash_init(struct clm_keyhash *kh, const void *secret,
-                      size_t secret_len);
+void
+clm_keyhash_init(struct clm_keyhash *kh, const void *secret, size_t secret_len);
 
 /**
  * @brief Hex of the first 16 bytes of HMAC(secret, domain || 0x1f || msg).
  * The domain ("bene", "claim", "version") separates id spaces.
  */
-void clm_keyhash_hex(const struct clm_keyhash *kh, const char *domain,
-                     const void *msg, size_t len,
+void clm_keyhash_hex(const struct clm_keyhash *kh,
+                     const char *domain,
+                     const void *msg,
+                     size_t len,
                      char out[CLM_KEYHASH_HEX]);
 
 #endif

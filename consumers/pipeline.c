@@ -22,15 +22,15 @@
 #include <librdkafka/rdkafka.h>
 
 #include "consumers/batch.h"
-#include "consumers/decode.h"
 #include "consumers/deadletter.h"
+#include "consumers/decode.h"
 #include "consumers/keyhash.h"
 #include "consumers/redis_sink.h"
 #include "daemon/log.h"
 #include "daemon/rc.h"
 #include "schemas/registry.h"
 
-#define MAX_PARTS 1024
+#define MAX_PARTS      1024
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 30000
 
@@ -38,8 +38,8 @@ struct part {
         char topic[128];
         int32_t partition;
         char tp[160];
-        bool claims;   /* claim topic (else attribution) */
-        int64_t pos;   /* expected start of the next batch; -1 unknown */
+        bool claims; /* claim topic (else attribution) */
+        int64_t pos; /* expected start of the next batch; -1 unknown */
         struct clm_batch *batch;
         int64_t batch_started_ms;
         struct clm_dead *dead; /* dead letters of the current batch */
@@ -70,13 +70,16 @@ struct clm_pipeline {
         uint64_t rng;
 };
 
-static void
-set_status(struct clm_pipeline *p, enum clm_pipeline_state st,
-           const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_status(struct clm_pipeline *p,
+                       enum clm_pipeline_state st,
+                       const char *fmt,
+                       ...) __attribute__((format(printf, 3, 4)));
 
 static void
-set_status(struct clm_pipeline *p, enum clm_pipeline_state st,
-           const char *fmt, ...)
+set_status(struct clm_pipeline *p,
+           enum clm_pipeline_state st,
+           const char *fmt,
+           ...)
 {
         va_list ap;
 
@@ -120,7 +123,9 @@ part_reset_batch(struct clm_pipeline *p, struct part *pt)
 }
 
 static struct part *
-part_new(struct clm_pipeline *p, const char *topic, int32_t partition,
+part_new(struct clm_pipeline *p,
+         const char *topic,
+         int32_t partition,
          int64_t pos)
 {
         struct part *pt = calloc(1, sizeof(*pt));
@@ -135,8 +140,7 @@ part_new(struct clm_pipeline *p, const char *topic, int32_t partition,
         }
         (void)snprintf(pt->topic, sizeof(pt->topic), "%s", topic);
         pt->partition = partition;
-        (void)snprintf(pt->tp, sizeof(pt->tp), "%s/%" PRId32, topic,
-                       partition);
+        (void)snprintf(pt->tp, sizeof(pt->tp), "%s/%" PRId32, topic, partition);
         pt->claims = strcmp(topic, p->cfg->topic_claims) == 0;
         pt->pos = pos;
         part_reset_batch(p, pt);
@@ -190,8 +194,8 @@ enter_paused(struct clm_pipeline *p, const char *why)
 
         p->stats.redis_errors++;
         if (p->state != CLM_PIPE_REDIS_DOWN) {
-                clm_log(CLM_LOG_WARNING,
-                        "%s; pausing %zu partitions", why, p->n_parts);
+                clm_log(CLM_LOG_WARNING, "%s; pausing %zu partitions", why,
+                        p->n_parts);
         }
         for (size_t i = 0; i < p->n_parts; i++) {
                 part_reset_batch(p, p->parts[i]);
@@ -286,8 +290,10 @@ try_reconnect(struct clm_pipeline *p)
 static int flush_parts(struct clm_pipeline *p, struct part **parts, size_t n);
 
 static void
-on_assign(struct clm_pipeline *p, rd_kafka_t *rk,
-          rd_kafka_topic_partition_list_t *l, bool incremental)
+on_assign(struct clm_pipeline *p,
+          rd_kafka_t *rk,
+          rd_kafka_topic_partition_list_t *l,
+          bool incremental)
 {
         const char *fields[MAX_PARTS];
         int64_t offs[MAX_PARTS];
@@ -297,8 +303,8 @@ on_assign(struct clm_pipeline *p, rd_kafka_t *rk,
         rd_kafka_error_t *err = NULL;
 
         for (int i = 0; i < n; i++) {
-                fresh[i] = part_new(p, l->elems[i].topic,
-                                    l->elems[i].partition, -1);
+                fresh[i] = part_new(p, l->elems[i].topic, l->elems[i].partition,
+                                    -1);
                 fields[i] = fresh[i] != NULL ? fresh[i]->tp : "";
                 offs[i] = -1;
         }
@@ -362,8 +368,10 @@ remove_part(struct clm_pipeline *p, const char *topic, int32_t partition)
 }
 
 static void
-on_revoke(struct clm_pipeline *p, rd_kafka_t *rk,
-          rd_kafka_topic_partition_list_t *l, bool incremental)
+on_revoke(struct clm_pipeline *p,
+          rd_kafka_t *rk,
+          rd_kafka_topic_partition_list_t *l,
+          bool incremental)
 {
         struct part *mine[MAX_PARTS];
         size_t n = 0;
@@ -400,8 +408,10 @@ on_revoke(struct clm_pipeline *p, rd_kafka_t *rk,
 }
 
 static void
-on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-             rd_kafka_topic_partition_list_t *l, void *opaque)
+on_rebalance(rd_kafka_t *rk,
+             rd_kafka_resp_err_t err,
+             rd_kafka_topic_partition_list_t *l,
+             void *opaque)
 {
         struct clm_pipeline *p = opaque;
         bool incremental =
@@ -436,12 +446,12 @@ on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 }
 
 static void
-on_kafka_log(const rd_kafka_t *rk, int level, const char *fac,
-             const char *buf)
+on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
         (void)rk;
-        clm_log(level <= 3 ? CLM_LOG_ERR : level == 4 ? CLM_LOG_WARNING
-                                                        : CLM_LOG_DEBUG,
+        clm_log(level <= 3   ? CLM_LOG_ERR
+                : level == 4 ? CLM_LOG_WARNING
+                             : CLM_LOG_DEBUG,
                 "librdkafka %s: %s", fac, buf);
 }
 
@@ -454,7 +464,8 @@ on_kafka_log(const rd_kafka_t *rk, int level, const char *fac,
  * (documented in docs/redis-keys.md).
  */
 static void
-produce_conflicts(struct clm_pipeline *p, const struct part *pt,
+produce_conflicts(struct clm_pipeline *p,
+                  const struct part *pt,
                   const struct clm_apply_result *r)
 {
         for (size_t k = 0; k < r->n_conflicts; k++) {
@@ -577,7 +588,9 @@ flush_parts(struct clm_pipeline *p, struct part **parts, size_t n)
 }
 
 static int
-add_dead(struct part *pt, int64_t offset, const struct clm_decode_error *e,
+add_dead(struct part *pt,
+         int64_t offset,
+         const struct clm_decode_error *e,
          size_t size)
 {
         if (pt->n_dead == pt->cap_dead) {
@@ -602,7 +615,8 @@ add_dead(struct part *pt, int64_t offset, const struct clm_decode_error *e,
 
 /* Decode one message into its partition's batch. */
 static int
-handle_message(struct clm_pipeline *p, struct part *pt,
+handle_message(struct clm_pipeline *p,
+               struct part *pt,
                const rd_kafka_message_t *m)
 {
         struct clm_decode_error e;
@@ -616,11 +630,10 @@ handle_message(struct clm_pipeline *p, struct part *pt,
                 pt->batch_started_ms = p->now_ms;
         }
         if (clm_decode(dec, m->payload, m->len, p->rec, &e) != CLM_OK) {
-                clm_log_limited(CLM_LOG_WARNING, clm_reason_str(e.reason),
-                                p->now_ms,
-                                "%s: offset %" PRId64 " dead-lettered: %s (%s)",
-                                pt->tp, m->offset, clm_reason_str(e.reason),
-                                e.detail);
+                clm_log_limited(
+                        CLM_LOG_WARNING, clm_reason_str(e.reason), p->now_ms,
+                        "%s: offset %" PRId64 " dead-lettered: %s (%s)", pt->tp,
+                        m->offset, clm_reason_str(e.reason), e.detail);
                 rc = add_dead(pt, m->offset, &e, m->len);
                 if (rc == CLM_OK) {
                         rc = clm_batch_add_dead(pt->batch, m->offset, e.reason);
@@ -660,8 +673,8 @@ handle_consumer_error(struct clm_pipeline *p, const rd_kafka_message_t *m)
                 p->fatal = true;
                 return;
         }
-        clm_log_limited(CLM_LOG_WARNING, "consumer", p->now_ms,
-                        "consumer: %s", rd_kafka_message_errstr(m));
+        clm_log_limited(CLM_LOG_WARNING, "consumer", p->now_ms, "consumer: %s",
+                        rd_kafka_message_errstr(m));
 }
 
 /* Flush batches that are full, or older than the linger (or all, if idle). */
@@ -758,7 +771,8 @@ clm_pipeline_drain(struct clm_pipeline *p, int timeout_ms)
 }
 
 enum clm_pipeline_state
-clm_pipeline_state(const struct clm_pipeline *p, char *status,
+clm_pipeline_state(const struct clm_pipeline *p,
+                   char *status,
                    size_t status_size)
 {
         if (status != NULL && status_size > 0) {
@@ -768,8 +782,7 @@ clm_pipeline_state(const struct clm_pipeline *p, char *status,
 }
 
 void
-clm_pipeline_stats(const struct clm_pipeline *p,
-                   struct clm_pipeline_stats *out)
+clm_pipeline_stats(const struct clm_pipeline *p, struct clm_pipeline_stats *out)
 {
         *out = p->stats;
 }
@@ -784,7 +797,10 @@ clm_pipeline_reload(struct clm_pipeline *p, const struct clm_config *cfg)
 /* ---- construction ------------------------------------------------------ */
 
 static int
-conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *errstr,
+conf_set(rd_kafka_conf_t *conf,
+         const char *k,
+         const char *v,
+         char *errstr,
          size_t errstr_size)
 {
         char buf[256];
@@ -822,10 +838,8 @@ make_consumer(struct clm_pipeline *p, char *errstr, size_t errstr_size)
         /* Offset safety is not negotiable (config.c refuses overrides). */
         rc |= conf_set(conf, "enable.auto.offset.store", "false", errstr,
                        errstr_size);
-        rc |= conf_set(conf, "enable.auto.commit", "true", errstr,
-                       errstr_size);
-        rc |= conf_set(conf, "auto.offset.reset", "error", errstr,
-                       errstr_size);
+        rc |= conf_set(conf, "enable.auto.commit", "true", errstr, errstr_size);
+        rc |= conf_set(conf, "auto.offset.reset", "error", errstr, errstr_size);
         rc |= conf_set(conf, "enable.partition.eof", "false", errstr,
                        errstr_size);
         rc |= conf_set(conf, "log.queue", "true", errstr, errstr_size);
@@ -850,7 +864,9 @@ make_consumer(struct clm_pipeline *p, char *errstr, size_t errstr_size)
 }
 
 static struct clm_decoder *
-make_decoder(const struct clm_config *cfg, unsigned kinds, char *errstr,
+make_decoder(const struct clm_config *cfg,
+             unsigned kinds,
+             char *errstr,
              size_t errstr_size)
 {
         struct clm_decoder_limits lim = {
@@ -914,9 +930,9 @@ subscribe(struct clm_pipeline *p, char *errstr, size_t errstr_size)
         rd_kafka_topic_partition_list_add(topics, p->cfg->topic_claims,
                                           RD_KAFKA_PARTITION_UA);
         if (p->cfg->topic_attribution[0] != '\0') {
-                rd_kafka_topic_partition_list_add(
-                        topics, p->cfg->topic_attribution,
-                        RD_KAFKA_PARTITION_UA);
+                rd_kafka_topic_partition_list_add(topics,
+                                                  p->cfg->topic_attribution,
+                                                  RD_KAFKA_PARTITION_UA);
         }
         err = rd_kafka_subscribe(p->rk, topics);
         rd_kafka_topic_partition_list_destroy(topics);
@@ -929,8 +945,7 @@ subscribe(struct clm_pipeline *p, char *errstr, size_t errstr_size)
 }
 
 struct clm_pipeline *
-clm_pipeline_new(const struct clm_config *cfg, char *errstr,
-                 size_t errstr_size)
+clm_pipeline_new(const struct clm_config *cfg, char *errstr, size_t errstr_size)
 {
         struct clm_pipeline *p = calloc(1, sizeof(*p));
         struct clm_sink_conf sc = {

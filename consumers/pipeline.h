@@ -25,15 +25,15 @@ enum clm_pipeline_state {
 };
 
 struct clm_pipeline_stats {
-        uint64_t messages;    /* consumed and applied (all outcomes) */
-        uint64_t claims;      /* claim versions applied */
+        uint64_t messages; /* consumed and applied (all outcomes) */
+        uint64_t claims;   /* claim versions applied */
         uint64_t duplicate;
         uint64_t stale;
         uint64_t dead_letter;
         uint64_t batches;
-        uint64_t fenced;      /* batches the offset fence rejected */
+        uint64_t fenced; /* batches the offset fence rejected */
         uint64_t redis_errors;
-        size_t assigned;      /* partitions currently assigned */
+        size_t assigned; /* partitions currently assigned */
 };
 
 /**
@@ -44,7 +44,8 @@ struct clm_pipeline_stats {
  * @returns new pipeline (free with clm_pipeline_free) or NULL with errstr
  */
 struct clm_pipeline *clm_pipeline_new(const struct clm_config *cfg,
-                                      char *errstr, size_t errstr_size);
+                                      char *errstr,
+                                      size_t errstr_size);
 
 /**
  * @brief One iteration: reconnect if due, poll up to @p poll_ms, decode,
@@ -62,15 +63,15 @@ void clm_pipeline_drain(struct clm_pipeline *p, int timeout_ms);
 
 /** @brief Current state and a short human status line (no PHI). */
 enum clm_pipeline_state clm_pipeline_state(const struct clm_pipeline *p,
-                                           char *status, size_t status_size);
+                                           char *status,
+                                           size_t status_size);
 
 /** @brief Running totals since start. */
 void clm_pipeline_stats(const struct clm_pipeline *p,
                         struct clm_pipeline_stats *out);
 
 /** @brief Apply reloadable settings (batch size, linger) from @p cfg. */
-void clm_pipeline_reload(struct clm_pipeline *p,
-                         const struct clm_config *cfg);
+void clm_pipeline_reload(struct clm_pipeline *p, const struct clm_config *cfg);
 
 /** @brief NULL-safe; destroys librdkafka handles and the sink. */
 void clm_pipeline_free(struct clm_pipeline *p);

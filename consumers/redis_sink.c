@@ -175,8 +175,11 @@ ensure(struct clm_sink *sink)
 }
 
 int
-clm_sink_read_offsets(struct clm_sink *sink, const char *prefix, size_t n,
-                      const char *const *fields, int64_t *out)
+clm_sink_read_offsets(struct clm_sink *sink,
+                      const char *prefix,
+                      size_t n,
+                      const char *const *fields,
+                      int64_t *out)
 {
         char key[160];
         const char **argv = NULL;
@@ -234,7 +237,8 @@ elem_int(const redisReply *r, size_t i)
 
 /* Parse one claimsd_apply reply; CLM_ERR_RETRY for error replies. */
 static int
-parse_result(struct clm_sink *sink, const redisReply *r,
+parse_result(struct clm_sink *sink,
+             const redisReply *r,
              struct clm_apply_result *res)
 {
         if (r->type == REDIS_REPLY_ERROR) {
@@ -263,8 +267,11 @@ parse_result(struct clm_sink *sink, const redisReply *r,
 }
 
 int
-clm_sink_apply(struct clm_sink *sink, size_t n, const int *argc,
-               const char **const *argv, const size_t *const *argvlen,
+clm_sink_apply(struct clm_sink *sink,
+               size_t n,
+               const int *argc,
+               const char **const *argv,
+               const size_t *const *argvlen,
                struct clm_apply_result *results)
 {
         int rc = ensure(sink);
@@ -304,7 +311,9 @@ clm_sink_apply(struct clm_sink *sink, size_t n, const int *argc,
 }
 
 void *
-clm_sink_command(struct clm_sink *sink, int argc, const char **argv,
+clm_sink_command(struct clm_sink *sink,
+                 int argc,
+                 const char **argv,
                  const size_t *argvlen)
 {
         redisReply *r;

@@ -30,7 +30,7 @@ struct clm_apply_result {
         bool applied;   /* false: the fence rejected the batch */
         int64_t offset; /* next offset stored in Redis after the call */
         int64_t claims, duplicate, stale, dead_letter;
-        size_t n_conflicts; /* version conflicts found by the function */
+        size_t n_conflicts;    /* version conflicts found by the function */
         int64_t conflicts[16]; /* their offsets (the first 16) */
 };
 
@@ -60,8 +60,11 @@ const char *clm_sink_errstr(const struct clm_sink *sink);
  * @brief Read the stored next offsets of @p n "topic/partition" fields.
  * @param out -1 where Redis has none
  */
-int clm_sink_read_offsets(struct clm_sink *sink, const char *prefix,
-                          size_t n, const char *const *fields, int64_t *out);
+int clm_sink_read_offsets(struct clm_sink *sink,
+                          const char *prefix,
+                          size_t n,
+                          const char *const *fields,
+                          int64_t *out);
 
 /**
  * @brief Pipeline @p n prepared FCALL argument vectors and read the replies.
@@ -69,15 +72,20 @@ int clm_sink_read_offsets(struct clm_sink *sink, const char *prefix,
  * unknown for all (connection dropped, or a transient error reply such as
  * LOADING, BUSY, OOM, READONLY, MISCONF, NOPERM).
  */
-int clm_sink_apply(struct clm_sink *sink, size_t n, const int *argc,
-                   const char **const *argv, const size_t *const *argvlen,
+int clm_sink_apply(struct clm_sink *sink,
+                   size_t n,
+                   const int *argc,
+                   const char **const *argv,
+                   const size_t *const *argvlen,
                    struct clm_apply_result *results);
 
 /**
  * @brief Run one command given as argv (for tools); reply freed by caller
  * with freeReplyObject. NULL on transport error (connection dropped).
  */
-void *clm_sink_command(struct clm_sink *sink, int argc, const char **argv,
+void *clm_sink_command(struct clm_sink *sink,
+                       int argc,
+                       const char **argv,
                        const size_t *argvlen);
 
 #endif

@@ -20,7 +20,7 @@
 #include "daemon/signals.h"
 #include "schemas/registry.h"
 
-#define EXIT_CONFIG 78
+#define EXIT_CONFIG    78
 #define STATS_EVERY_MS 30000
 
 static int64_t
@@ -70,9 +70,8 @@ log_stats(struct clm_pipeline *p)
         clm_pipeline_stats(p, &s);
         clm_log(CLM_LOG_INFO,
                 "stats: messages=%" PRIu64 " claims=%" PRIu64
-                " duplicate=%" PRIu64 " stale=%" PRIu64
-                " dead_letter=%" PRIu64 " batches=%" PRIu64
-                " fenced=%" PRIu64 " redis_errors=%" PRIu64
+                " duplicate=%" PRIu64 " stale=%" PRIu64 " dead_letter=%" PRIu64
+                " batches=%" PRIu64 " fenced=%" PRIu64 " redis_errors=%" PRIu64
                 " partitions=%zu",
                 s.messages, s.claims, s.duplicate, s.stale, s.dead_letter,
                 s.batches, s.fenced, s.redis_errors, s.assigned);
@@ -167,8 +166,7 @@ main(int argc, char **argv)
         int opt;
         int rc;
 
-        while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) !=
-               -1) {
+        while ((opt = getopt_long(argc, argv, "c:tVh", longopts, NULL)) != -1) {
                 switch (opt) {
                 case 'c':
                         path = optarg;
@@ -227,8 +225,8 @@ main(int argc, char **argv)
                 return 1;
         }
         (void)clm_notify("STATUS=starting");
-        clm_log(CLM_LOG_NOTICE, "claimsd %s starting (config %s)",
-                CLM_VERSION, path);
+        clm_log(CLM_LOG_NOTICE, "claimsd %s starting (config %s)", CLM_VERSION,
+                path);
         p = clm_pipeline_new(cfg, err, sizeof(err));
         if (p == NULL) {
                 clm_log(CLM_LOG_ERR, "startup failed: %s", err);

@@ -13,12 +13,12 @@
 #include <stdint.h>
 
 #define CLM_DATE_NULL INT32_MIN /* an absent optional date */
-#define CLM_ID_MAX 40           /* ids: claim version, control number, mbi */
-#define CLM_PROV_MAX 16         /* CCN, TIN, NPI */
-#define CLM_CODE_MAX 12         /* HCPCS, ICD-10, revenue center */
-#define CLM_ACO_MAX 16          /* ACO id such as A1234 */
+#define CLM_ID_MAX    40        /* ids: claim version, control number, mbi */
+#define CLM_PROV_MAX  16        /* CCN, TIN, NPI */
+#define CLM_CODE_MAX  12        /* HCPCS, ICD-10, revenue center */
+#define CLM_ACO_MAX   16        /* ACO id such as A1234 */
 #define CLM_MAX_LINES 450       /* CCLF Part A claims may carry many lines */
-#define CLM_MAX_DX 25           /* CCLF carries up to 25 diagnoses */
+#define CLM_MAX_DX    25        /* CCLF carries up to 25 diagnoses */
 
 enum clm_record_kind {
         CLM_REC_CLAIM = 1,
@@ -74,10 +74,10 @@ enum clm_reason {
         CLM_REASON_BAD_AMOUNT,        /* outside limits.max_claim_cents */
         CLM_REASON_BAD_DATE,          /* out of range or thru < from */
         CLM_REASON_UNKNOWN_CLAIM_TYPE,
-        CLM_REASON_UNKNOWN_ENUM,      /* other enum symbol we do not know */
+        CLM_REASON_UNKNOWN_ENUM, /* other enum symbol we do not know */
         CLM_REASON_TOO_MANY_LINES,
-        CLM_REASON_WRONG_RECORD,      /* a record type this topic cannot hold */
-        CLM_REASON_VERSION_CONFLICT,  /* same version, different content */
+        CLM_REASON_WRONG_RECORD,     /* a record type this topic cannot hold */
+        CLM_REASON_VERSION_CONFLICT, /* same version, different content */
         CLM_REASON__COUNT
 };
 
@@ -135,6 +135,7 @@ struct clm_attribution {
 /* One decoded message. Large (lines are inline): keep one per consumer. */
 struct clm_record {
         enum clm_record_kind kind;
+
         union {
                 struct clm_claim claim;
                 struct clm_marker marker;

@@ -66,8 +66,11 @@ out:
 }
 
 char *
-clm_schema_load_ref(const char *ref, const char *dir, size_t *len,
-                    char *errstr, size_t errstr_size)
+clm_schema_load_ref(const char *ref,
+                    const char *dir,
+                    size_t *len,
+                    char *errstr,
+                    size_t errstr_size)
 {
         const char *text = NULL;
         char path[4096];

@@ -20,7 +20,10 @@ const char *clm_schema_text(const char *name);
  * path to a .avsc file (resolved against @p dir when relative).
  * @returns new malloc'd text (caller frees) or NULL with errstr
  */
-char *clm_schema_load_ref(const char *ref, const char *dir, size_t *len,
-                          char *errstr, size_t errstr_size);
+char *clm_schema_load_ref(const char *ref,
+                          const char *dir,
+                          size_t *len,
+                          char *errstr,
+                          size_t errstr_size);
 
 #endif

@@ -45,8 +45,8 @@ connect_redis(struct ctl *ctl)
         redisReply *r;
 
         if (cfg->redis_unix_socket != NULL && cfg->redis_unix_socket[0]) {
-                ctl->c = redisConnectUnixWithTimeout(cfg->redis_unix_socket,
-                                                     tv);
+                ctl->c =
+                        redisConnectUnixWithTimeout(cfg->redis_unix_socket, tv);
         } else {
                 ctl->c = redisConnectWithTimeout(cfg->redis_host,
                                                  cfg->redis_port, tv);
@@ -291,8 +291,12 @@ struct rows {
 };
 
 static struct row *
-row_get(struct rows *rows, const char *target, int year, const char *mm,
-        char e, int tt)
+row_get(struct rows *rows,
+        const char *target,
+        int year,
+        const char *mm,
+        char e,
+        int tt)
 {
         for (size_t i = rows->n; i-- > 0;) {
                 struct row *r = &rows->v[i];
@@ -313,8 +317,8 @@ row_get(struct rows *rows, const char *target, int year, const char *mm,
                 rows->cap = cap;
         }
         memset(&rows->v[rows->n], 0, sizeof(rows->v[0]));
-        (void)snprintf(rows->v[rows->n].target, sizeof(rows->v[0].target),
-                       "%s", target);
+        (void)snprintf(rows->v[rows->n].target, sizeof(rows->v[0].target), "%s",
+                       target);
         rows->v[rows->n].year = year;
         (void)snprintf(rows->v[rows->n].mm, 3, "%s", mm);
         rows->v[rows->n].e = e;
@@ -327,7 +331,10 @@ row_get(struct rows *rows, const char *target, int year, const char *mm,
  * MM:E:TT:RRRRRR:reason:k (unattributed); received months are summed.
  */
 static int
-fold_hash(struct ctl *ctl, const char *key, const char *aco, int year,
+fold_hash(struct ctl *ctl,
+          const char *key,
+          const char *aco,
+          int year,
           struct rows *rows)
 {
         redisReply *r = redisCommand(ctl->c, "HGETALL %s", key);
@@ -392,9 +399,8 @@ collect(struct ctl *ctl, struct rows *rows)
 
         (void)snprintf(pattern, sizeof(pattern), "%s*", prefix);
         do {
-                redisReply *r = redisCommand(ctl->c,
-                                             "SCAN %s MATCH %s COUNT 1000",
-                                             cursor, pattern);
+                redisReply *r = redisCommand(
+                        ctl->c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
 
                 if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
                     r->elements != 2) {
@@ -482,11 +488,13 @@ static int
 report(struct ctl *ctl)
 {
         struct rows rows = {0};
+
         struct {
                 char target[40];
                 int year;
                 int64_t paid, allowed, count;
         } sum[512];
+
         size_t ns = 0;
         char a[32];
         char b[32];
@@ -519,8 +527,8 @@ report(struct ctl *ctl)
                 sum[k].allowed += rows.v[i].allowed;
                 sum[k].count += rows.v[i].count;
         }
-        printf("%-22s %4s %10s %18s %18s\n", "ACO", "year", "claims",
-               "paid", "allowed");
+        printf("%-22s %4s %10s %18s %18s\n", "ACO", "year", "claims", "paid",
+               "allowed");
         for (size_t k = 0; k < ns; k++) {
                 printf("%-22s %4d %10" PRId64 " %18s %18s\n", sum[k].target,
                        sum[k].year, sum[k].count, money(sum[k].paid, a),
@@ -561,10 +569,9 @@ status(struct ctl *ctl)
 static void
 usage(void)
 {
-        fprintf(stderr,
-                "usage: claimsctl -c CONFIG COMMAND\n"
-                "  load-attribution CSV | load-participants CSV\n"
-                "  totals | report | status\n");
+        fprintf(stderr, "usage: claimsctl -c CONFIG COMMAND\n"
+                        "  load-attribution CSV | load-participants CSV\n"
+                        "  totals | report | status\n");
 }
 
 int

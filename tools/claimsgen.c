@@ -43,28 +43,28 @@
 #include "schemas/event.h"
 #include "schemas/registry.h"
 
-#define DAY_MS INT64_C(86400000)
-#define NOON_MS INT64_C(43200000)
-#define MAX_LINES 6
-#define MAX_DX 4
-#define MAX_BUCKETS (MAX_LINES + 1)
-#define MAX_PROPS 64
-#define MAX_PARTITIONS 10000
+#define DAY_MS           INT64_C(86400000)
+#define NOON_MS          INT64_C(43200000)
+#define MAX_LINES        6
+#define MAX_DX           4
+#define MAX_BUCKETS      (MAX_LINES + 1)
+#define MAX_PROPS        64
+#define MAX_PARTITIONS   10000
 #define BAD_AMOUNT_CENTS INT64_C(10000000000000) /* 10^13 > 10^10 limit */
-#define HUGE_COUNT INT64_C(2147483648)           /* 2^31 array items */
-#define ID_UNKNOWN 99
-#define ID_MARKER 10
-#define ID_ATTRIBUTION 20
-#define LONG_CCN_LEN 200
+#define HUGE_COUNT       INT64_C(2147483648)     /* 2^31 array items */
+#define ID_UNKNOWN       99
+#define ID_MARKER        10
+#define ID_ATTRIBUTION   20
+#define LONG_CCN_LEN     200
 
 /* Provider id codes: participants are small indexes, others are offset. */
-#define PROV_NULL (-1)
+#define PROV_NULL  (-1)
 #define PROV_EMPTY (-2)
 #define PROV_OTHER (1 << 24)
 
 /* Attribution targets beyond the ACO indexes. */
 #define T_NO_ATTRIBUTION(g) ((g)->o.acos)
-#define T_NOT_ASSIGNED(g) ((g)->o.acos + 1)
+#define T_NOT_ASSIGNED(g)   ((g)->o.acos + 1)
 
 static void die(const char *fmt, ...)
         __attribute__((format(printf, 1, 2), noreturn));
@@ -258,18 +258,18 @@ struct opts {
 struct bene {
         char mbi[12];
         uint32_t aco;
-        uint16_t mask;      /* bit 0 = January */
+        uint16_t mask; /* bit 0 = January */
         uint16_t partition;
-        uint8_t enr;        /* enum clm_enrollment */
-        bool attributed;    /* has a year-Y record */
-        bool dse;           /* data_sharing_excluded */
+        uint8_t enr;     /* enum clm_enrollment */
+        bool attributed; /* has a year-Y record */
+        bool dse;        /* data_sharing_excluded */
 };
 
-#define CF_BAD 0x01       /* template of a bad message */
+#define CF_BAD       0x01 /* template of a bad message */
 #define CF_EMPTY_MBI 0x02 /* mbi written as "" */
-#define CF_LONG_CCN 0x04  /* billing_ccn written with 200 chars */
-#define CF_CONFLICT 0x08  /* a version_conflict targets this claim */
-#define CF_CANARY 0x10
+#define CF_LONG_CCN  0x04 /* billing_ccn written with 200 chars */
+#define CF_CONFLICT  0x08 /* a version_conflict targets this claim */
+#define CF_CANARY    0x10
 
 struct claim {
         uint32_t bene;
@@ -337,8 +337,7 @@ enum outcome {
 };
 
 static const char *const outcome_names[] = {
-        "none", "new", "changed", "duplicate", "stale", "dead_letter",
-        "marker",
+        "none", "new", "changed", "duplicate", "stale", "dead_letter", "marker",
 };
 
 struct msg {
@@ -393,17 +392,18 @@ static const struct {
 
 /* --bad K draws kinds in this order, then cycles. */
 static const enum shape bad_order_confluent[] = {
-        SH_BAD_MAGIC, SH_TRUNCATED, SH_UNKNOWN_ID, SH_NEG_LENGTH,
-        SH_HUGE_COUNT, SH_TRAILING, SH_EMPTY_MBI, SH_HUGE_AMOUNT,
-        SH_THRU_BEFORE_FROM, SH_RHC_FQHC, SH_LONG_CCN, SH_EMPTY,
+        SH_BAD_MAGIC,        SH_TRUNCATED, SH_UNKNOWN_ID, SH_NEG_LENGTH,
+        SH_HUGE_COUNT,       SH_TRAILING,  SH_EMPTY_MBI,  SH_HUGE_AMOUNT,
+        SH_THRU_BEFORE_FROM, SH_RHC_FQHC,  SH_LONG_CCN,   SH_EMPTY,
         SH_UNION_INDEX,
 };
 
 /* Raw framing: no magic byte, no schema id, one writer schema. */
 static const enum shape bad_order_raw[] = {
-        SH_EMPTY, SH_TRUNCATED, SH_UNION_INDEX, SH_NEG_LENGTH,
-        SH_HUGE_COUNT, SH_TRAILING, SH_EMPTY_MBI, SH_HUGE_AMOUNT,
-        SH_THRU_BEFORE_FROM, SH_ENUM_INDEX, SH_LONG_CCN,
+        SH_EMPTY,      SH_TRUNCATED,   SH_UNION_INDEX,
+        SH_NEG_LENGTH, SH_HUGE_COUNT,  SH_TRAILING,
+        SH_EMPTY_MBI,  SH_HUGE_AMOUNT, SH_THRU_BEFORE_FROM,
+        SH_ENUM_INDEX, SH_LONG_CCN,
 };
 
 struct bad {
@@ -463,7 +463,10 @@ struct fdesc {
         int id;
 };
 
-#define FD(n, k, i) {n, k, i}
+#define FD(n, k, i)                                                            \
+        {                                                                      \
+                n, k, i                                                        \
+        }
 
 static const struct fdesc v1_fields[] = {
         FD("event_id", 's', F_EVENT_ID),
@@ -575,8 +578,7 @@ static const struct fdesc attribution_fields[] = {
 
 static const char *const form_symbols[] = {"INSTITUTIONAL", "PROFESSIONAL",
                                            "DME"};
-static const char *const adj_symbols[] = {"ORIGINAL", "CANCEL",
-                                          "ADJUSTMENT"};
+static const char *const adj_symbols[] = {"ORIGINAL", "CANCEL", "ADJUSTMENT"};
 static const char *const enr_symbols[] = {"ESRD", "DISABLED", "AGED_DUAL",
                                           "AGED_NON_DUAL"};
 
@@ -584,12 +586,17 @@ static const struct {
         int code;
         const char *symbol;
 } type_symbols[] = {
-        {10, "HHA_10"},        {20, "SNF_20"},
-        {30, "SWING_SNF_30"},  {40, "OUTPATIENT_40"},
-        {50, "HOSPICE_50"},    {60, "INPATIENT_60"},
+        {10, "HHA_10"},
+        {20, "SNF_20"},
+        {30, "SWING_SNF_30"},
+        {40, "OUTPATIENT_40"},
+        {50, "HOSPICE_50"},
+        {60, "INPATIENT_60"},
         {61, "INPATIENT_FULL_ENCOUNTER_61"},
-        {71, "CARRIER_71"},    {72, "CARRIER_DMEPOS_72"},
-        {81, "DMERC_81"},      {82, "DMERC_DMEPOS_82"},
+        {71, "CARRIER_71"},
+        {72, "CARRIER_DMEPOS_72"},
+        {81, "DMERC_81"},
+        {82, "DMERC_DMEPOS_82"},
         {90, "RHC_FQHC_90"},
 };
 
@@ -616,21 +623,20 @@ struct rec_writer {
 
 /* Value pools. */
 static const char *const dx_pool[] = {
-        "E119", "I10",  "J449", "N183",  "F329", "M545", "Z0000", "I5022",
-        "E785", "K219", "G4733", "R0789", "I480", "N390", "J189", "E1165",
+        "E119", "I10",  "J449",  "N183",  "F329", "M545", "Z0000", "I5022",
+        "E785", "K219", "G4733", "R0789", "I480", "N390", "J189",  "E1165",
 };
 static const char *const hcpcs_pool[] = {
-        "99213", "99214", "99232", "93000", "80053", "36415", "G0439",
-        "J3420", "71046", "97110", "E0431", "E1390", "K0001", "A4253",
-        "E0601", "L3960",
+        "99213", "99214", "99232", "93000", "80053", "36415", "G0439", "J3420",
+        "71046", "97110", "E0431", "E1390", "K0001", "A4253", "E0601", "L3960",
 };
 #define HCPCS_PROF 10 /* first 10 are professional, the rest DME */
 static const char *const rev_pool[] = {
-        "0100", "0120", "0250", "0270", "0300", "0320", "0450", "0636",
-        "0730", "0001",
+        "0100", "0120", "0250", "0270", "0300",
+        "0320", "0450", "0636", "0730", "0001",
 };
-static const char *const pos_pool[] = {"11", "21", "22", "23", "12", "81",
-                                       "31"};
+static const char *const pos_pool[] = {"11", "21", "22", "23",
+                                       "12", "81", "31"};
 static const char *const risk_pool[] = {"HCC18", "HCC85", "HCC111",
                                         "ESRD_DIALYSIS"};
 #define CCN_POOL 1000
@@ -938,8 +944,9 @@ event_id_str(const struct gen *g, uint64_t eid, char out[40])
         uint64_t a = mix64(g->o.seed ^ mix64(eid + 1));
         uint64_t b = mix64(a);
 
-        snprintf(out, 40, "%08" PRIx64 "-%04" PRIx64 "-4%03" PRIx64
-                          "-%04" PRIx64 "-%012" PRIx64,
+        snprintf(out, 40,
+                 "%08" PRIx64 "-%04" PRIx64 "-4%03" PRIx64 "-%04" PRIx64
+                 "-%012" PRIx64,
                  a >> 32, (a >> 16) & 0xffff, a & 0xfff,
                  0x8000 | ((b >> 48) & 0x3fff), b & UINT64_C(0xffffffffffff));
 }
@@ -1006,7 +1013,9 @@ kind_matches(avro_schema_t s, char kind)
 }
 
 static void
-check_record(avro_schema_t rec, const char *what, const struct fdesc *f,
+check_record(avro_schema_t rec,
+             const char *what,
+             const struct fdesc *f,
              size_t n)
 {
         if (!is_avro_record(rec)) {
@@ -1049,7 +1058,9 @@ load_schema(const char *name)
 }
 
 static int
-enum_index(avro_schema_t rec, const char *field, const char *symbol,
+enum_index(avro_schema_t rec,
+           const char *field,
+           const char *symbol,
            const char *what)
 {
         avro_schema_t es = avro_schema_record_field_get(rec, field);
@@ -1062,8 +1073,12 @@ enum_index(avro_schema_t rec, const char *field, const char *symbol,
 }
 
 static void
-init_writer(struct writer *w, int32_t id, const char *name,
-            const struct fdesc *f, size_t nf, const struct fdesc *lf,
+init_writer(struct writer *w,
+            int32_t id,
+            const char *name,
+            const struct fdesc *f,
+            size_t nf,
+            const struct fdesc *lf,
             size_t nlf)
 {
         avro_schema_t lines;
@@ -1105,12 +1120,12 @@ init_writer(struct writer *w, int32_t id, const char *name,
 static void
 init_schemas(struct gen *g)
 {
-        init_writer(&g->w[1], 1, "claim_event.v1", v1_fields,
-                    NELEM(v1_fields), v1_line_fields, NELEM(v1_line_fields));
+        init_writer(&g->w[1], 1, "claim_event.v1", v1_fields, NELEM(v1_fields),
+                    v1_line_fields, NELEM(v1_line_fields));
         init_writer(&g->w[2], 2, "claim_event", v2_fields, NELEM(v2_fields),
                     v2_line_fields, NELEM(v2_line_fields));
-        init_writer(&g->w[3], 3, "claim_event.v3", v3_fields,
-                    NELEM(v3_fields), v2_line_fields, NELEM(v2_line_fields));
+        init_writer(&g->w[3], 3, "claim_event.v3", v3_fields, NELEM(v3_fields),
+                    v2_line_fields, NELEM(v2_line_fields));
         if (g->w[3].type_sym[90] < 0) {
                 die("schema claim_event.v3: claim_type lacks RHC_FQHC_90");
         }
@@ -1221,8 +1236,10 @@ struct marks {
 };
 
 static void
-encode_lines(const struct gen *g, const struct writer *w,
-             const struct version *v, struct buf *b)
+encode_lines(const struct gen *g,
+             const struct writer *w,
+             const struct version *v,
+             struct buf *b)
 {
         char s[16];
 
@@ -1240,10 +1257,10 @@ encode_lines(const struct gen *g, const struct writer *w,
                                              ln->thru);
                                 break;
                         case L_HCPCS:
-                                put_opt_str(b, ln->hcpcs == 0
-                                                       ? NULL
-                                                       : hcpcs_pool[ln->hcpcs -
-                                                                    1]);
+                                put_opt_str(
+                                        b, ln->hcpcs == 0
+                                                   ? NULL
+                                                   : hcpcs_pool[ln->hcpcs - 1]);
                                 break;
                         case L_REVENUE_CENTER:
                                 put_opt_str(b, ln->rev ? rev_pool[ln->rev - 1]
@@ -1271,8 +1288,11 @@ encode_lines(const struct gen *g, const struct writer *w,
 }
 
 static void
-encode_claim_field(const struct gen *g, const struct writer *w,
-                   const struct version *v, int id, struct buf *b)
+encode_claim_field(const struct gen *g,
+                   const struct writer *w,
+                   const struct version *v,
+                   int id,
+                   struct buf *b)
 {
         const struct claim *c = &g->claims[v->claim];
         char s[LONG_CCN_LEN + 1];
@@ -1313,8 +1333,8 @@ encode_claim_field(const struct gen *g, const struct writer *w,
                 put_long(b, w->adj_sym[v->adj]);
                 break;
         case F_MBI:
-                put_str(b, (c->flags & CF_EMPTY_MBI) ? ""
-                                                     : g->benes[c->bene].mbi);
+                put_str(b,
+                        (c->flags & CF_EMPTY_MBI) ? "" : g->benes[c->bene].mbi);
                 break;
         case F_BILLING_CCN:
                 if (c->form != CLM_FORM_INSTITUTIONAL) {
@@ -1370,7 +1390,7 @@ encode_claim_field(const struct gen *g, const struct writer *w,
         case F_SOURCE_FILE:
                 clm_date_civil((int32_t)(v->recv_ms / DAY_MS), &yy, &mm, &dd);
                 snprintf(s, sizeof(s), "SYNTH.CCLF%c.D%02d%02d%02d",
-                         c->form == CLM_FORM_INSTITUTIONAL ? '1'
+                         c->form == CLM_FORM_INSTITUTIONAL  ? '1'
                          : c->form == CLM_FORM_PROFESSIONAL ? '5'
                                                             : '6',
                          yy % 100, mm, dd);
@@ -1390,8 +1410,11 @@ encode_claim_field(const struct gen *g, const struct writer *w,
 
 /* Framed (unless raw) claim version; @p m may be NULL. */
 static void
-encode_claim(const struct gen *g, const struct version *v, int32_t frame_id,
-             struct buf *b, struct marks *m)
+encode_claim(const struct gen *g,
+             const struct version *v,
+             int32_t frame_id,
+             struct buf *b,
+             struct marks *m)
 {
         const struct writer *w = &g->w[v->writer];
 
@@ -1439,8 +1462,11 @@ encode_attribution(const struct gen *g, const struct bene *bn, struct buf *b)
 
 /* Replace field @p id of an encoded claim with one varint. */
 static void
-splice_varint(struct buf *out, const struct buf *in, const struct marks *m,
-              int id, int64_t value)
+splice_varint(struct buf *out,
+              const struct buf *in,
+              const struct marks *m,
+              int id,
+              int64_t value)
 {
         buf_put(out, in->p, m->start[id]);
         put_long(out, value);
@@ -1527,7 +1553,10 @@ push_version(struct gen *g, const struct version *v, const struct line *ln)
 }
 
 static uint32_t
-push_msg(struct gen *g, enum msg_kind kind, uint32_t ref, uint16_t partition,
+push_msg(struct gen *g,
+         enum msg_kind kind,
+         uint32_t ref,
+         uint16_t partition,
          int64_t deliver_ms)
 {
         struct msg *m;
@@ -1696,16 +1725,16 @@ draw_dates(struct gen *g, struct claim *c)
         }
         if (u < 0.12) {
                 /* Crosses a month boundary inside Y. */
-                int32_t first = clm_date_days(
-                        y, (int)rng_range(&g->rng, 2, 12), 1);
+                int32_t first =
+                        clm_date_days(y, (int)rng_range(&g->rng, 2, 12), 1);
 
                 c->thru = first + (int32_t)rng_range(&g->rng, 0, 7);
                 c->from = first - (int32_t)rng_range(&g->rng, 1, 20);
                 return;
         }
-        c->thru = g->jan1 +
-                  (int32_t)rng_below(&g->rng,
-                                     (uint64_t)(g->dec31 - g->jan1 + 1));
+        c->thru =
+                g->jan1 +
+                (int32_t)rng_below(&g->rng, (uint64_t)(g->dec31 - g->jan1 + 1));
         if (c->form == CLM_FORM_PROFESSIONAL) {
                 span = rng_range(&g->rng, 0, 2);
         } else if (c->form == CLM_FORM_DME) {
@@ -1805,7 +1834,9 @@ sum_lines(struct version *v, const struct line *ln)
 }
 
 static void
-draw_original(struct gen *g, const struct claim *c, struct version *v,
+draw_original(struct gen *g,
+              const struct claim *c,
+              struct version *v,
               struct line ln[MAX_LINES])
 {
         v->n_dx = (uint8_t)rng_below(&g->rng, MAX_DX + 1);
@@ -1819,14 +1850,15 @@ draw_original(struct gen *g, const struct claim *c, struct version *v,
                 for (size_t i = 0; i < v->n_lines; i++) {
                         memset(&ln[i], 0, sizeof(ln[i]));
                         ln[i].thru = rng_chance(&g->rng, 0.5) ? CLM_DATE_NULL
-                                                               : c->thru;
+                                                              : c->thru;
                         ln[i].paid = rng_range(&g->rng, 0, v->paid / 2 + 100);
                         ln[i].rev = (uint8_t)(1 + rng_below(&g->rng,
                                                             NELEM(rev_pool)));
                         ln[i].hcpcs = 0;
                         if (c->type == 40) {
-                                ln[i].hcpcs = (uint8_t)(
-                                        1 + rng_below(&g->rng, HCPCS_PROF));
+                                ln[i].hcpcs =
+                                        (uint8_t)(1 + rng_below(&g->rng,
+                                                                HCPCS_PROF));
                         }
                         ln[i].rtin = PROV_NULL;
                         ln[i].rnpi = rng_chance(&g->rng, 0.3) ? other_tin(g)
@@ -1853,7 +1885,9 @@ draw_original(struct gen *g, const struct claim *c, struct version *v,
 
 /* New amounts (and for Part B/DME possibly new line dates and lines). */
 static void
-draw_adjusted(struct gen *g, const struct claim *c, struct version *v,
+draw_adjusted(struct gen *g,
+              const struct claim *c,
+              struct version *v,
               struct line ln[MAX_LINES])
 {
         if (c->form == CLM_FORM_INSTITUTIONAL) {
@@ -1874,8 +1908,8 @@ draw_adjusted(struct gen *g, const struct claim *c, struct version *v,
                                         rng_range(&g->rng, 0, ln[i].paid / 2);
                 }
                 if (rng_chance(&g->rng, 0.25)) {
-                        ln[i].thru = (int32_t)rng_range(&g->rng, c->from,
-                                                        c->thru);
+                        ln[i].thru =
+                                (int32_t)rng_range(&g->rng, c->from, c->thru);
                 }
         }
         if (v->n_lines > 0 && v->n_lines < MAX_LINES &&
@@ -1987,8 +2021,8 @@ static void
 gen_claims(struct gen *g)
 {
         for (size_t k = 0; k < (size_t)g->o.claims; k++) {
-                uint32_t bene = (uint32_t)rng_below(&g->rng,
-                                                    (uint64_t)g->o.benes);
+                uint32_t bene =
+                        (uint32_t)rng_below(&g->rng, (uint64_t)g->o.benes);
                 double u = rng_unit(&g->rng);
                 enum clm_claim_form form = u < 0.25   ? CLM_FORM_INSTITUTIONAL
                                            : u < 0.85 ? CLM_FORM_PROFESSIONAL
@@ -2151,7 +2185,10 @@ random_delivery(struct gen *g)
 }
 
 static void
-add_bad(struct gen *g, enum shape sh, uint32_t version, uint32_t orig,
+add_bad(struct gen *g,
+        enum shape sh,
+        uint32_t version,
+        uint32_t orig,
         int64_t deliver_ms)
 {
         const struct claim *c = &g->claims[g->versions[version].claim];
@@ -2177,10 +2214,10 @@ gen_deliveries(struct gen *g)
 {
         const enum shape *order =
                 g->o.raw ? bad_order_raw : bad_order_confluent;
-        size_t n_order = g->o.raw ? NELEM(bad_order_raw)
-                                  : NELEM(bad_order_confluent);
-        uint32_t *conflicts = xcalloc((size_t)g->o.conflicts + 1,
-                                      sizeof(*conflicts));
+        size_t n_order =
+                g->o.raw ? NELEM(bad_order_raw) : NELEM(bad_order_confluent);
+        uint32_t *conflicts =
+                xcalloc((size_t)g->o.conflicts + 1, sizeof(*conflicts));
         size_t n_versions = g->n_good_versions;
 
         g->min_recv_ms = INT64_MAX;
@@ -2310,8 +2347,12 @@ participant(const struct gen *g, int year, enum prov_kind kind, int32_t code)
 
 /* §4: target (ACO index or T_*) and enrollment of a bucket. */
 static void
-attribute(const struct gen *g, const struct version *v, int year, int month,
-          int *target, int *enr)
+attribute(const struct gen *g,
+          const struct version *v,
+          int year,
+          int month,
+          int *target,
+          int *enr)
 {
         const struct claim *c = &g->claims[v->claim];
         const struct bene *bn = &g->benes[c->bene];
@@ -2343,7 +2384,8 @@ attribute(const struct gen *g, const struct version *v, int year, int month,
 
 /* §3: the buckets of one version; a cancellation has none. */
 static size_t
-contributions(const struct gen *g, const struct version *v,
+contributions(const struct gen *g,
+              const struct version *v,
               struct contrib out[MAX_BUCKETS])
 {
         const struct claim *c = &g->claims[v->claim];
@@ -2366,8 +2408,8 @@ contributions(const struct gen *g, const struct version *v,
                 count_ym = 0;
                 for (size_t i = 0; i < v->n_lines; i++) {
                         const struct line *ln = &g->lines[v->line0 + i];
-                        int32_t d = ln->thru == CLM_DATE_NULL ? c->thru
-                                                              : ln->thru;
+                        int32_t d =
+                                ln->thru == CLM_DATE_NULL ? c->thru : ln->thru;
                         int m = clm_date_yyyymm(d);
                         size_t k = 0;
 
@@ -2438,8 +2480,8 @@ sim_apply(struct gen *g, uint32_t *state, uint32_t vi, struct msg *m)
 {
         const struct version *v = &g->versions[vi];
         uint32_t st = state[v->claim];
-        uint32_t recv = (uint32_t)clm_date_yyyymm(
-                (int32_t)(v->recv_ms / DAY_MS));
+        uint32_t recv =
+                (uint32_t)clm_date_yyyymm((int32_t)(v->recv_ms / DAY_MS));
         struct contrib cb[MAX_BUCKETS];
         size_t n;
 
@@ -2574,8 +2616,8 @@ final_totals(struct gen *g)
                 const struct agg_entry *s = &sum.e[i];
                 struct agg_entry *f;
 
-                if (!s->used || (s->paid == 0 && s->allowed == 0 &&
-                                 s->count == 0)) {
+                if (!s->used ||
+                    (s->paid == 0 && s->allowed == 0 && s->count == 0)) {
                         continue;
                 }
                 nonzero++;
@@ -2589,8 +2631,8 @@ final_totals(struct gen *g)
         for (size_t i = 0; i < g->final.cap; i++) {
                 const struct agg_entry *f = &g->final.e[i];
 
-                if (f->used && (f->paid != 0 || f->allowed != 0 ||
-                                f->count != 0)) {
+                if (f->used &&
+                    (f->paid != 0 || f->allowed != 0 || f->count != 0)) {
                         nonzero--;
                 }
         }
@@ -2685,8 +2727,11 @@ target_name(const struct gen *g, int target, char out[32])
 
 /* One row per (target, year, MM, E, TT[, received]) of @p a. */
 static size_t
-write_agg(const struct gen *g, const struct agg *a, const char *name,
-          bool with_recv, int64_t totals[3])
+write_agg(const struct gen *g,
+          const struct agg *a,
+          const char *name,
+          bool with_recv,
+          int64_t totals[3])
 {
         char **lines = xcalloc(a->n, sizeof(*lines));
         size_t n = 0;
@@ -2710,8 +2755,8 @@ write_agg(const struct gen *g, const struct agg *a, const char *name,
                          "%s\t%d\t%02d\t%c\t%02d\t%s%" PRId64 "\t%" PRId64
                          "\t%" PRId64 "\n",
                          t, (int)((k >> 24) & 0xffff), (int)((k >> 16) & 0xff),
-                         clm_enrollment_code((enum clm_enrollment)((k >> 8) &
-                                                                   0xff)),
+                         clm_enrollment_code(
+                                 (enum clm_enrollment)((k >> 8) & 0xff)),
                          (int)(k & 0xff), recv, e->paid, e->allowed, e->count);
                 lines[n] = strdup(row);
                 if (lines[n] == NULL) {
@@ -2862,7 +2907,9 @@ write_messages(const struct gen *g)
 }
 
 static void
-write_summary(const struct gen *g, size_t rows, const int64_t totals[3],
+write_summary(const struct gen *g,
+              size_t rows,
+              const int64_t totals[3],
               size_t rows_recv)
 {
         FILE *f = open_out(g, "summary.txt");
@@ -2944,7 +2991,9 @@ struct verifier {
 };
 
 static void
-verify_claim(const struct gen *g, struct verifier *vf, const struct version *v,
+verify_claim(const struct gen *g,
+             struct verifier *vf,
+             const struct version *v,
              const struct buf *b)
 {
         size_t hdr = g->o.raw ? 0 : 5;
@@ -2981,8 +3030,7 @@ verify_claim(const struct gen *g, struct verifier *vf, const struct version *v,
         version_id_str(v, vid);
         if (avro_value_get_by_name(&vf->value[w], "claim_version_id", &fv,
                                    NULL) != 0 ||
-            avro_value_get_string(&fv, &s, &slen) != 0 ||
-            strcmp(s, vid) != 0) {
+            avro_value_get_string(&fv, &s, &slen) != 0 || strcmp(s, vid) != 0) {
                 die("verify: claim_version_id mismatch for %s", vid);
         }
         if (avro_value_get_by_name(&vf->value[w], "paid_cents", &fv, NULL) !=
@@ -3148,8 +3196,13 @@ topic_partitions(rd_kafka_t *rk, const char *topic)
 }
 
 static void
-produce_one(struct producer *pr, const char *topic, int32_t partition,
-            const char *key, size_t klen, const struct buf *b, uintptr_t tag)
+produce_one(struct producer *pr,
+            const char *topic,
+            int32_t partition,
+            const char *key,
+            size_t klen,
+            const struct buf *b,
+            uintptr_t tag)
 {
         static const char empty[1] = "";
         void *value = b->len > 0 ? (void *)b->p : (void *)(uintptr_t)empty;
@@ -3208,10 +3261,10 @@ encode_msg(const struct gen *g, const struct msg *m, struct buf *b)
                 return g->benes[g->claims[g->versions[m->ref].claim].bene].mbi;
         case MSG_BAD:
                 encode_bad(g, &g->bads[m->ref], b);
-                return g->benes[g->claims[g->versions[g->bads[m->ref].version]
-                                                  .claim]
-                                        .bene]
-                        .mbi;
+                return g->benes
+                        [g->claims[g->versions[g->bads[m->ref].version].claim]
+                                 .bene]
+                                .mbi;
         default:
                 encode_marker(g, b);
                 return "marker";
@@ -3254,8 +3307,9 @@ produce_attribution(struct producer *pr, struct buf *b)
                 }
         }
         flush_all(pr);
-        fprintf(stderr, "claimsgen: %zu attribution records to %s (%d "
-                        "partitions)\n",
+        fprintf(stderr,
+                "claimsgen: %zu attribution records to %s (%d "
+                "partitions)\n",
                 n, g->o.attr_topic, np);
 }
 
@@ -3273,7 +3327,10 @@ put_be(FILE *f, uint64_t v, int bytes)
  * record of a partition is its n-th message).
  */
 static void
-dump_record(FILE *f, const struct msg *m, const char *key, size_t klen,
+dump_record(FILE *f,
+            const struct msg *m,
+            const char *key,
+            size_t klen,
             const struct buf *b)
 {
         put_be(f, m->partition, 2);
@@ -3328,8 +3385,8 @@ run_messages(struct gen *g, struct producer *pr)
                         verify_claim(g, &vf, &g->versions[m->ref], &b);
                 }
                 if (pr != NULL) {
-                        produce_one(pr, g->o.topic, m->partition, key, klen,
-                                    &b, (uintptr_t)i);
+                        produce_one(pr, g->o.topic, m->partition, key, klen, &b,
+                                    (uintptr_t)i);
                         if ((i & 1023) == 0) {
                                 rd_kafka_poll(pr->rk, 0);
                         }
@@ -3382,9 +3439,9 @@ adopt_offsets(struct gen *g, const struct producer *pr)
                         seen[p] = true;
                         g->base[p] = m->offset;
                 } else if (m->offset != next[p]) {
-                        fprintf(stderr, "claimsgen: warning: partition %zu: "
-                                        "offset %" PRId64 " follows %" PRId64
-                                        "\n",
+                        fprintf(stderr,
+                                "claimsgen: warning: partition %zu: "
+                                "offset %" PRId64 " follows %" PRId64 "\n",
                                 p, m->offset, next[p] - 1);
                 }
                 next[p] = m->offset + 1;
@@ -3540,8 +3597,8 @@ parse_opt(struct opts *o, int c, char *arg)
                 o->topic = arg;
                 break;
         case O_PARTITIONS:
-                o->partitions = (int)parse_long(arg, 1, MAX_PARTITIONS,
-                                                "--partitions");
+                o->partitions =
+                        (int)parse_long(arg, 1, MAX_PARTITIONS, "--partitions");
                 break;
         case O_ACOS:
                 o->acos = (int)parse_long(arg, 1, 9999, "--acos");
@@ -3693,8 +3750,8 @@ main(int argc, char **argv)
         write_attribution_csv(g);
         write_participants_csv(g);
         rows = write_agg(g, &g->final, "expected.tsv", false, totals);
-        rows_recv = write_agg(g, &g->byrecv, "expected_received.tsv", true,
-                              NULL);
+        rows_recv =
+                write_agg(g, &g->byrecv, "expected_received.tsv", true, NULL);
         write_dlq(g);
         write_messages(g);
         write_summary(g, rows, totals, rows_recv);

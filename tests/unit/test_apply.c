@@ -5,8 +5,6 @@
  * versions, attribution with the participant fallback, and received-month
  * bucketing (docs/netting.md).
  */
-#include <criterion/criterion.h>
-#include <criterion/new/assert.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
 #include <hiredis/hiredis.h>
 
 #include "consumers/batch.h"
@@ -43,9 +43,8 @@ start_redis(void)
                 /* Die with the test process even if its .fini never runs. */
                 (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
                 execlp("redis-server", "redis-server", "--port", port_arg,
-                       "--unixsocket", sock, "--save", "", "--appendonly",
-                       "no", "--dir", dir, "--logfile", "redis.log",
-                       (char *)NULL);
+                       "--unixsocket", sock, "--save", "", "--appendonly", "no",
+                       "--dir", dir, "--logfile", "redis.log", (char *)NULL);
                 _exit(127);
         }
         for (int i = 0; i < 100; i++) {
@@ -96,8 +95,11 @@ teardown(void)
 TestSuite(apply, .init = setup, .fini = teardown, .timeout = 30);
 
 static struct clm_claim
-make_claim(const char *version, enum clm_adjustment adj, int eff_day,
-           int recv_month, int64_t paid)
+make_claim(const char *version,
+           enum clm_adjustment adj,
+           int eff_day,
+           int recv_month,
+           int64_t paid)
 {
         struct clm_claim c;
 
@@ -179,8 +181,7 @@ Test(apply, original_counts_in_thru_and_received_month)
         cr_assert(eq(i64, r.claims, 1));
         cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:p"),
                      150000));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:n"),
-                     1));
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:n"), 1));
         cr_assert(eq(i64, hget("p:offset", "t/0"), 1));
 }
 
@@ -197,8 +198,7 @@ Test(apply, adjustment_books_delta_in_its_received_month)
                      150000));
         cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202506:p"),
                      -60000));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202506:n"),
-                     0));
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202506:n"), 0));
 }
 
 Test(apply, cancellation_removes_previous_amounts)
@@ -211,8 +211,8 @@ Test(apply, cancellation_removes_previous_amounts)
         (void)apply_one(1, &x);
         cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202505:p"),
                      -150000));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202505:n"),
-                     -1));
+        cr_assert(
+                eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202505:n"), -1));
         cr_assert(eq(i64, hget("p:stats", "cancel"), 1));
 }
 
@@ -223,15 +223,14 @@ Test(apply, duplicate_and_stale_are_no_ops)
         struct clm_apply_result r;
 
         attribute("A0001", "A0001:N:4095:0");
-        (void)apply_one(0, &a);         /* the later version arrives first */
-        r = apply_one(1, &o);           /* stale */
+        (void)apply_one(0, &a); /* the later version arrives first */
+        r = apply_one(1, &o);   /* stale */
         cr_assert(eq(i64, r.stale, 1));
-        r = apply_one(2, &a);           /* duplicate delivery */
+        r = apply_one(2, &a); /* duplicate delivery */
         cr_assert(eq(i64, r.duplicate, 1));
         cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202505:p"),
                      90000));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:p"),
-                     0));
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:p"), 0));
         cr_assert(eq(i64, hget("p:offset", "t/0"), 3));
 }
 
@@ -264,8 +263,7 @@ Test(apply, fence_rejects_wrong_start_and_writes_nothing)
         r = apply_one(7, &o); /* a batch from the future */
         cr_assert(not(r.applied));
         cr_assert(eq(i64, hget("p:stats", "duplicate"), 0));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:n"),
-                     1));
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:n"), 1));
 }
 
 Test(apply, unattributed_and_participant_fallback)
@@ -277,19 +275,20 @@ Test(apply, unattributed_and_participant_fallback)
         /* Assigned January-February only: March is not an assigned month. */
         attribute("A0001", "A0001:D:3:0");
         (void)apply_one(0, &c);
-        cr_assert(eq(i64, hget("p:unattributed:2025",
-                               "03:D:60:202504:not_assigned_month:p"),
+        cr_assert(eq(i64,
+                     hget("p:unattributed:2025",
+                          "03:D:60:202504:not_assigned_month:p"),
                      500));
-        cr_assert(eq(i64, hget("p:stats", "unattributed:not_assigned_month"),
-                     1));
+        cr_assert(
+                eq(i64, hget("p:stats", "unattributed:not_assigned_month"), 1));
         r = redisCommand(rc_, "HSET p:participant:2025 tin:987654321 A0002");
         freeReplyObject(r);
         strcpy(d.claim_version_id, "w1");
         strcpy(d.billing_ccn, "654321");
         strcpy(d.billing_tin, "987654321");
         (void)apply_one(1, &d);
-        cr_assert(eq(i64, hget("p:aco:A0002:exp:2025", "03:D:60:202504:p"),
-                     500));
+        cr_assert(
+                eq(i64, hget("p:aco:A0002:exp:2025", "03:D:60:202504:p"), 500));
 }
 
 Test(apply, watermark_and_dead_letters_advance_with_offset)
@@ -315,8 +314,7 @@ Test(apply, offsets_read_back)
         struct clm_claim c = make_claim("v1", CLM_ADJ_ORIGINAL, 0, 4, 1);
 
         (void)apply_one(0, &c);
-        cr_assert(eq(int,
-                     clm_sink_read_offsets(sink, "p:", 2, fields, out),
+        cr_assert(eq(int, clm_sink_read_offsets(sink, "p:", 2, fields, out),
                      CLM_OK));
         cr_assert(eq(i64, out[0], 1));
         cr_assert(eq(i64, out[1], -1));

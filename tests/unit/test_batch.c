@@ -2,9 +2,10 @@
  * consumers/batch.c: buckets per docs/netting.md section 3, the argument
  * layout apply.lua expects, and that no identifier leaves in clear.
  */
+#include <string.h>
+
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
-#include <string.h>
 
 #include "consumers/batch.h"
 #include "consumers/keyhash.h"
@@ -54,8 +55,8 @@ Test(batch, part_b_buckets_by_line_thru_month)
         int64_t paid[CLM_MAX_LINES + 1];
         int64_t allowed[CLM_MAX_LINES + 1];
         int count_month = 0;
-        size_t nb = clm_claim_buckets(&claim, months, paid, allowed,
-                                      &count_month);
+        size_t nb =
+                clm_claim_buckets(&claim, months, paid, allowed, &count_month);
 
         cr_assert(eq(sz, nb, 2));
         cr_assert(eq(int, months[0], 202503));
@@ -98,16 +99,16 @@ Test(batch, claim_without_lines_uses_header)
         claim.paid_cents = 777;
         claim.allowed_cents = 800;
         claim.allowed_present = true;
-        cr_assert(eq(sz, clm_claim_buckets(&claim, months, paid, allowed,
-                                           &count_month),
-                     1));
+        cr_assert(eq(
+                sz,
+                clm_claim_buckets(&claim, months, paid, allowed, &count_month),
+                1));
         cr_assert(eq(i64, paid[0], 777));
         cr_assert(eq(i64, allowed[0], 800));
 }
 
 static void
-argv_of(struct clm_batch *b, int *argc, const char ***argv,
-        const size_t **lens)
+argv_of(struct clm_batch *b, int *argc, const char ***argv, const size_t **lens)
 {
         clm_batch_argv(b, argc, argv, lens);
         cr_assert(gt(int, *argc, 0));

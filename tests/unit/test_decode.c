@@ -20,19 +20,19 @@
 #include "schemas/event.h"
 #include "schemas/registry.h"
 
-#define ID_V1 1
-#define ID_V2 2
-#define ID_V3 3
-#define ID_MARKER 10
-#define ID_ATTR 20
-#define ID_PROBE 90    /* DeliveryMarker plus one field of every Avro type */
+#define ID_V1       1
+#define ID_V2       2
+#define ID_V3       3
+#define ID_MARKER   10
+#define ID_ATTR     20
+#define ID_PROBE    90 /* DeliveryMarker plus one field of every Avro type */
 #define ID_NULLABLE 91 /* ClaimEvent whose mbi and paid_cents are nullable */
-#define ID_REORDER 92  /* ClaimEvent with ClaimType symbols reversed */
-#define ID_INTPAID 93  /* ClaimEvent with paid_cents as int */
+#define ID_REORDER  92 /* ClaimEvent with ClaimType symbols reversed */
+#define ID_INTPAID  93 /* ClaimEvent with paid_cents as int */
 #define ID_ATTR_MIN 94 /* BeneficiaryAttribution without defaulted fields */
 
 #define KIND(k) (1u << (k))
-#define ALL_KINDS \
+#define ALL_KINDS                                                              \
         (KIND(CLM_REC_CLAIM) | KIND(CLM_REC_MARKER) | KIND(CLM_REC_ATTRIBUTION))
 
 #define MSG_MAX (64 * 1024)
@@ -41,9 +41,9 @@
 #define STR(s) ((char *)(uintptr_t)(const char *)(s))
 
 /* Synthetic identifiers: none may ever appear in an error detail. */
-#define T_MBI "9ZZ9ZZ9ZZ99"
-#define T_VERSION "CV-TEST-1001"
-#define T_CONTROL "CCN-TEST-778"
+#define T_MBI      "9ZZ9ZZ9ZZ99"
+#define T_VERSION  "CV-TEST-1001"
+#define T_CONTROL  "CCN-TEST-778"
 #define T_RECEIVED INT64_C(1710000000000) /* 2024-03-09T16:00:00Z */
 
 static const struct clm_decoder_limits limits = {
@@ -112,15 +112,15 @@ static const char attr_min_schema[] =
         "\"AGED_DUAL\",\"AGED_NON_DUAL\",\"NEWLY_ELIGIBLE\"]}},"
         "{\"name\":\"as_of\",\"type\":\"int\"}]}";
 
-#define TYPES_IN_ORDER                                                      \
+#define TYPES_IN_ORDER                                                         \
         "\"HHA_10\", \"SNF_20\", \"SWING_SNF_30\", \"OUTPATIENT_40\", "        \
-        "\"HOSPICE_50\", \"INPATIENT_60\", \"INPATIENT_FULL_ENCOUNTER_61\", " \
+        "\"HOSPICE_50\", \"INPATIENT_60\", \"INPATIENT_FULL_ENCOUNTER_61\", "  \
         "\"CARRIER_71\", \"CARRIER_DMEPOS_72\", \"DMERC_81\", "                \
         "\"DMERC_DMEPOS_82\""
-#define TYPES_REVERSED                                                      \
+#define TYPES_REVERSED                                                         \
         "\"DMERC_DMEPOS_82\", \"DMERC_81\", \"CARRIER_DMEPOS_72\", "           \
-        "\"CARRIER_71\", \"INPATIENT_FULL_ENCOUNTER_61\", \"INPATIENT_60\", " \
-        "\"HOSPICE_50\", \"OUTPATIENT_40\", \"SWING_SNF_30\", \"SNF_20\", "   \
+        "\"CARRIER_71\", \"INPATIENT_FULL_ENCOUNTER_61\", \"INPATIENT_60\", "  \
+        "\"HOSPICE_50\", \"OUTPATIENT_40\", \"SWING_SNF_30\", \"SNF_20\", "    \
         "\"HHA_10\""
 
 /*
@@ -167,8 +167,7 @@ add_embedded(struct clm_decoder *d, int32_t id, const char *name)
 }
 
 static void
-add_variant(struct clm_decoder *d, int32_t id, const char *from,
-            const char *to)
+add_variant(struct clm_decoder *d, int32_t id, const char *from, const char *to)
 {
         char *text = schema_variant(from, to);
 
@@ -177,12 +176,13 @@ add_variant(struct clm_decoder *d, int32_t id, const char *from,
 }
 
 static struct clm_decoder *
-new_decoder(enum clm_framing framing, unsigned kinds,
+new_decoder(enum clm_framing framing,
+            unsigned kinds,
             const struct clm_decoder_limits *l)
 {
         char errstr[256] = "";
-        struct clm_decoder *d = clm_decoder_new(framing, kinds, l, errstr,
-                                                sizeof(errstr));
+        struct clm_decoder *d =
+                clm_decoder_new(framing, kinds, l, errstr, sizeof(errstr));
 
         cr_assert(not(eq(ptr, d, NULL)), "clm_decoder_new: %s", errstr);
         return d;
@@ -302,8 +302,7 @@ branch(avro_value_t *f, bool null, avro_value_t *out)
                 avro_schema_t bs = avro_schema_union_branch(us, (int)i);
 
                 if (is_avro_null(bs) == null) {
-                        cr_assert(eq(int,
-                                     avro_value_set_branch(f, (int)i, out),
+                        cr_assert(eq(int, avro_value_set_branch(f, (int)i, out),
                                      0));
                         return;
                 }
@@ -601,8 +600,8 @@ decode(const void *p, size_t n)
 static void
 no_payload_in_detail(void)
 {
-        static const char *const secrets[] = {T_MBI, T_VERSION, T_CONTROL,
-                                              "E119", "12345", "99213"};
+        static const char *const secrets[] = {T_MBI,  T_VERSION, T_CONTROL,
+                                              "E119", "12345",   "99213"};
 
         for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
                 cr_assert(eq(ptr, strstr(derr.detail, secrets[i]), NULL),
@@ -698,8 +697,8 @@ Test(decode, full_claim_round_trips_with_confluent_framing)
 
 Test(decode, full_claim_round_trips_with_raw_framing)
 {
-        struct clm_decoder *raw = new_decoder(CLM_FRAMING_RAW,
-                                              KIND(CLM_REC_CLAIM), &limits);
+        struct clm_decoder *raw =
+                new_decoder(CLM_FRAMING_RAW, KIND(CLM_REC_CLAIM), &limits);
         size_t n = claim_msg("claim_event", -1, 3);
 
         add_embedded(raw, -1, "claim_event");
@@ -709,8 +708,7 @@ Test(decode, full_claim_round_trips_with_raw_framing)
         check_full_claim(&rec->u.claim, 3);
         /* Confluent bytes are garbage to a raw decoder, never a crash. */
         n = claim_msg("claim_event", ID_V2, 3);
-        cr_assert(eq(int, clm_decode(raw, msg, n, rec, &derr),
-                     CLM_ERR_DECODE));
+        cr_assert(eq(int, clm_decode(raw, msg, n, rec, &derr), CLM_ERR_DECODE));
         cr_assert(eq(i32, derr.schema_id, -1));
         clm_decoder_free(raw);
 }
@@ -725,8 +723,7 @@ Test(decode, v1_writer_decodes_with_defaults)
         cr_assert(eq(str, STR(rec->u.claim.billing_npi), STR("")));
         cr_assert(eq(str, STR(rec->u.claim.principal_dx), STR("")));
         for (size_t i = 0; i < 3; i++) {
-                cr_assert(eq(str,
-                             STR(rec->u.claim.lines[i].revenue_center),
+                cr_assert(eq(str, STR(rec->u.claim.lines[i].revenue_center),
                              STR("")));
         }
 }
@@ -779,12 +776,17 @@ Test(decode, every_claim_type_symbol_maps_to_its_cms_code)
                 const char *sym;
                 int code;
         } types[] = {
-                {"HHA_10", 10},        {"SNF_20", 20},
-                {"SWING_SNF_30", 30},  {"OUTPATIENT_40", 40},
-                {"HOSPICE_50", 50},    {"INPATIENT_60", 60},
+                {"HHA_10", 10},
+                {"SNF_20", 20},
+                {"SWING_SNF_30", 30},
+                {"OUTPATIENT_40", 40},
+                {"HOSPICE_50", 50},
+                {"INPATIENT_60", 60},
                 {"INPATIENT_FULL_ENCOUNTER_61", 61},
-                {"CARRIER_71", 71},    {"CARRIER_DMEPOS_72", 72},
-                {"DMERC_81", 81},      {"DMERC_DMEPOS_82", 82},
+                {"CARRIER_71", 71},
+                {"CARRIER_DMEPOS_72", 72},
+                {"DMERC_81", 81},
+                {"DMERC_DMEPOS_82", 82},
         };
         struct enc e;
 
@@ -980,8 +982,8 @@ Test(decode, value_over_the_size_limit_is_rejected)
         add_embedded(d, ID_V2, "claim_event");
         cr_assert(eq(int, clm_decode(d, msg, n, rec, &derr), CLM_ERR_DECODE));
         cr_assert(eq(int, derr.reason, CLM_REASON_TOO_LARGE));
-        cr_assert(eq(int, clm_decode(d, msg, n - 1, rec, &derr),
-                     CLM_ERR_DECODE));
+        cr_assert(
+                eq(int, clm_decode(d, msg, n - 1, rec, &derr), CLM_ERR_DECODE));
         cr_assert(eq(int, derr.reason, CLM_REASON_TRUNCATED));
         clm_decoder_free(d);
 }
@@ -1002,8 +1004,8 @@ Test(decode, unknown_schema_id_is_reported)
 
         expect_fail(msg, n, CLM_REASON_UNKNOWN_SCHEMA_ID);
         cr_assert(eq(i32, derr.schema_id, 99));
-        cr_assert(eq(str, STR(derr.detail),
-                     STR("schema id 99 not registered")));
+        cr_assert(
+                eq(str, STR(derr.detail), STR("schema id 99 not registered")));
 }
 
 Test(decode, every_prefix_of_a_valid_message_fails_cleanly)
@@ -1017,8 +1019,7 @@ Test(decode, every_prefix_of_a_valid_message_fails_cleanly)
                 cr_assert(not(eq(ptr, copy, NULL)));
                 memcpy(copy, msg, len);
                 expect_fail(copy, len,
-                            len == 0 ? CLM_REASON_EMPTY
-                                     : CLM_REASON_TRUNCATED);
+                            len == 0 ? CLM_REASON_EMPTY : CLM_REASON_TRUNCATED);
                 free(copy);
         }
         expect_ok(msg, n);
@@ -1026,8 +1027,8 @@ Test(decode, every_prefix_of_a_valid_message_fails_cleanly)
 
 Test(decode, every_prefix_fails_cleanly_with_raw_framing)
 {
-        struct clm_decoder *raw = new_decoder(CLM_FRAMING_RAW,
-                                              KIND(CLM_REC_CLAIM), &limits);
+        struct clm_decoder *raw =
+                new_decoder(CLM_FRAMING_RAW, KIND(CLM_REC_CLAIM), &limits);
         size_t n = claim_msg("claim_event", -1, 3);
 
         add_embedded(raw, -1, "claim_event");
@@ -1035,10 +1036,10 @@ Test(decode, every_prefix_fails_cleanly_with_raw_framing)
                 int rc = clm_decode(raw, msg, len, rec, &derr);
 
                 cr_assert(eq(int, rc, CLM_ERR_DECODE));
-                cr_assert(eq(int, derr.reason,
-                             len == 0 ? CLM_REASON_EMPTY
-                                      : CLM_REASON_TRUNCATED),
-                          "len %zu: %s", len, derr.detail);
+                cr_assert(
+                        eq(int, derr.reason,
+                           len == 0 ? CLM_REASON_EMPTY : CLM_REASON_TRUNCATED),
+                        "len %zu: %s", len, derr.detail);
         }
         clm_decoder_free(raw);
 }
@@ -1165,8 +1166,7 @@ Test(decode, items_are_counted_across_blocks)
         }
         bb_long(&b, 0);
         probe_from(&b, PF_TAGS + 1);
-        cr_assert(eq(int, clm_decode(d, b.b, b.n, rec, &derr),
-                     CLM_ERR_DECODE));
+        cr_assert(eq(int, clm_decode(d, b.b, b.n, rec, &derr), CLM_ERR_DECODE));
         cr_assert(eq(int, derr.reason, CLM_REASON_BAD_COUNT), "%s",
                   derr.detail);
         clm_decoder_free(d);
@@ -1193,8 +1193,8 @@ now_s(void)
 Test(decode, six_byte_array_bomb_is_rejected_without_allocating)
 {
         /* array<null> of 2^31 items: zigzag 2^32 in 5 bytes, then 0. */
-        static const uint8_t bomb[] = {0x00, 0x00, 0x00, 0x00, ID_PROBE,
-                                       0x80, 0x80, 0x80, 0x80, 0x10, 0x00};
+        static const uint8_t bomb[] = {0x00, 0x00, 0x00, 0x00, ID_PROBE, 0x80,
+                                       0x80, 0x80, 0x80, 0x10, 0x00};
         struct clm_decoder_limits loose = limits;
         struct clm_decoder *d;
         size_t n = claim_msg("claim_event", ID_V2, 3);
@@ -1261,8 +1261,8 @@ Test(decode, empty_record_items_are_capped_like_nulls)
         bb_long(&b, 0);
         bb_long(&b, T_RECEIVED);
         expect_bb_fail(&b, CLM_REASON_DECODE);
-        cr_assert(not(eq(ptr, strstr(derr.detail, "expand array"), NULL)),
-                  "%s", derr.detail);
+        cr_assert(not(eq(ptr, strstr(derr.detail, "expand array"), NULL)), "%s",
+                  derr.detail);
 
         bb_header(&b, 95);
         bb_long(&b, 5000); /* within max_items, over the zero-size cap */
@@ -1397,8 +1397,8 @@ Test(decode, missing_or_empty_required_fields_are_rejected)
         size_t n = claim_with(empty_version, 1);
 
         expect_fail(msg, n, CLM_REASON_MISSING_FIELD);
-        cr_assert(eq(str, STR(derr.detail),
-                     STR("field claim_version_id empty")));
+        cr_assert(
+                eq(str, STR(derr.detail), STR("field claim_version_id empty")));
         n = claim_with(empty_mbi, 1);
         expect_fail(msg, n, CLM_REASON_MISSING_FIELD);
         n = claim_with(institutional_without_ccn, 1);
@@ -1636,8 +1636,8 @@ Test(decode, too_many_lines_are_rejected)
 static int
 try_add(const char *json, char *errstr, size_t errstr_size)
 {
-        struct clm_decoder *d = new_decoder(CLM_FRAMING_CONFLUENT, ALL_KINDS,
-                                            &limits);
+        struct clm_decoder *d =
+                new_decoder(CLM_FRAMING_CONFLUENT, ALL_KINDS, &limits);
         int rc = clm_decoder_add_schema(d, 50, json, strlen(json), errstr,
                                         errstr_size);
 
@@ -1652,12 +1652,11 @@ Test(decode, add_schema_rejects_missing_required_field)
                 "{\"name\": \"paid_cents\", \"type\": \"long\", ",
                 "{\"name\": \"paid_cents_old\", \"type\": \"long\", ");
 
-        cr_assert(eq(int, try_add(text, errstr, sizeof(errstr)),
-                     CLM_ERR_SCHEMA));
+        cr_assert(
+                eq(int, try_add(text, errstr, sizeof(errstr)), CLM_ERR_SCHEMA));
         cr_assert(not(eq(ptr, strstr(errstr, "paid_cents"), NULL)), "%s",
                   errstr);
-        cr_assert(not(eq(ptr, strstr(errstr, "missing"), NULL)), "%s",
-                  errstr);
+        cr_assert(not(eq(ptr, strstr(errstr, "missing"), NULL)), "%s", errstr);
         free(text);
 }
 
@@ -1668,8 +1667,8 @@ Test(decode, add_schema_rejects_incompatible_type)
                 "{\"name\": \"paid_cents\", \"type\": \"long\"",
                 "{\"name\": \"paid_cents\", \"type\": \"string\"");
 
-        cr_assert(eq(int, try_add(text, errstr, sizeof(errstr)),
-                     CLM_ERR_SCHEMA));
+        cr_assert(
+                eq(int, try_add(text, errstr, sizeof(errstr)), CLM_ERR_SCHEMA));
         cr_assert(not(eq(ptr, strstr(errstr, "paid_cents"), NULL)), "%s",
                   errstr);
         free(text);
@@ -1677,14 +1676,14 @@ Test(decode, add_schema_rejects_incompatible_type)
                               "\"int\"",
                               "{\"name\": \"from_date\", \"type\": {\"type\": "
                               "\"long\"");
-        cr_assert(eq(int, try_add(text, errstr, sizeof(errstr)),
-                     CLM_ERR_SCHEMA));
+        cr_assert(
+                eq(int, try_add(text, errstr, sizeof(errstr)), CLM_ERR_SCHEMA));
         free(text);
         text = schema_variant("{\"name\": \"line_number\", \"type\": \"int\"}",
                               "{\"name\": \"line_number\", \"type\": "
                               "\"string\"}");
-        cr_assert(eq(int, try_add(text, errstr, sizeof(errstr)),
-                     CLM_ERR_SCHEMA));
+        cr_assert(
+                eq(int, try_add(text, errstr, sizeof(errstr)), CLM_ERR_SCHEMA));
         cr_assert(not(eq(ptr, strstr(errstr, "lines"), NULL)), "%s", errstr);
         free(text);
 }
@@ -1721,18 +1720,18 @@ Test(decode, add_schema_rejects_duplicate_and_misframed_ids)
                                             errstr, sizeof(errstr)),
                      CLM_ERR_SCHEMA));
         cr_assert(eq(int,
-                     clm_decoder_add_schema(dec, -1, text, strlen(text),
-                                            errstr, sizeof(errstr)),
+                     clm_decoder_add_schema(dec, -1, text, strlen(text), errstr,
+                                            sizeof(errstr)),
                      CLM_ERR_SCHEMA));
         raw = new_decoder(CLM_FRAMING_RAW, ALL_KINDS, &limits);
         cr_assert(eq(int,
-                     clm_decoder_add_schema(raw, 5, text, strlen(text),
-                                            errstr, sizeof(errstr)),
+                     clm_decoder_add_schema(raw, 5, text, strlen(text), errstr,
+                                            sizeof(errstr)),
                      CLM_ERR_SCHEMA));
         add(raw, -1, text);
         cr_assert(eq(int,
-                     clm_decoder_add_schema(raw, -1, text, strlen(text),
-                                            errstr, sizeof(errstr)),
+                     clm_decoder_add_schema(raw, -1, text, strlen(text), errstr,
+                                            sizeof(errstr)),
                      CLM_ERR_SCHEMA));
         clm_decoder_free(raw);
 }
@@ -1743,8 +1742,8 @@ Test(decode, decoder_new_rejects_bad_arguments)
         char errstr[256] = "";
 
         cr_assert(eq(ptr,
-                     clm_decoder_new(CLM_FRAMING_CONFLUENT, 0, &limits,
-                                     errstr, sizeof(errstr)),
+                     clm_decoder_new(CLM_FRAMING_CONFLUENT, 0, &limits, errstr,
+                                     sizeof(errstr)),
                      NULL));
         cr_assert(eq(ptr,
                      clm_decoder_new(CLM_FRAMING_CONFLUENT, ALL_KINDS, NULL,
@@ -1845,8 +1844,8 @@ Test(decode, golden_payloads_decode_as_named)
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 size_t n = read_golden(cases[i].file, msg, sizeof(msg));
                 int rc = decode(msg, n);
-                enum clm_reason got = rc == CLM_OK ? CLM_REASON_NONE
-                                                   : derr.reason;
+                enum clm_reason got =
+                        rc == CLM_OK ? CLM_REASON_NONE : derr.reason;
 
                 cr_assert(eq(str, STR(clm_reason_str(got)),
                              STR(clm_reason_str(cases[i].reason))),
@@ -1877,6 +1876,6 @@ Test(decode, golden_valid_claims_carry_the_generated_values)
 
         n = read_golden("valid-attribution.bin", msg, sizeof(msg));
         expect_ok(msg, n);
-        cr_assert(eq(int, rec->u.attribution.enrollment,
-                     CLM_ENR_AGED_NON_DUAL));
+        cr_assert(
+                eq(int, rec->u.attribution.enrollment, CLM_ENR_AGED_NON_DUAL));
 }
