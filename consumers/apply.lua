@@ -1,21 +1,35 @@
 #!lua name=claimsd
 --
--- claimsd_apply: apply one partition batch atomically (design.md section 2.1).
+-- claimsd_apply: apply one partition batch atomically (design.md section
+-- 2.1, docs/design-notes.md).
 --
 -- The offset fence runs first and every read happens before the first write,
--- so a rejected batch writes nothing. Counter increments are summed per
--- (key, field) in Lua tables and written once at the end, which keeps the
--- number of Redis calls per claim near three (bene lookup, claim state GET,
--- claim state SET). Argument layout is built by consumers/batch.c:
+-- so a rejected batch, or a Lua error, writes nothing. The client
+-- (consumers/batch.c) precomputes every string it can (full key names,
+-- counter field suffixes, the stored contribution blob), so the per-claim
+-- work here is a few table operations and about three Redis calls
+-- (attribution lookup, claim state GET, claim state SET). Counter deltas are
+-- summed per (key, field) and written once at the end.
 --
 --   KEYS[1]  <prefix>offset
 --   ARGV     prefix, topic/partition, from, to, watermark ('' = none), n,
---            then n messages:
---     C off claim_h version_h digest rank adj bene_h recv_yyyymm ctype
---       count_yyyymm tin1 tin2 npi1 npi2 nb {yyyymm paid allowed}*nb
+--            then one msgpack array of n messages, each an array (integers
+--            as msgpack integers, the rest as strings):
+--     C off claimkey version_h digest rank adj bene_h recv_yyyymm
+--       tin1 tin2 npi1 npi2 blob nb {year month suffix paid allowed cnt}*nb
 --     D off reason
 --     M
---     A bene_h year value        (value '' removes the year's attribution)
+--     A bene_h year value         (value '' removes the year's attribution)
+--
+-- Attribution lives in one hash per year, <prefix>bene:<year>, field =
+-- keyed hash of the beneficiary id, so a batch reads it with one HMGET.
+--
+-- suffix is ':MM:TT:RRRRRR:' (service month, claim type, received month);
+-- the counter field is E .. suffix .. k (k = p, a, n), and for unattributed
+-- buckets E .. suffix .. reason .. ':' .. k. blob is the new version's
+-- buckets as 'year,MM,TT,paid,allowed,cnt;...'; the stored claim state is
+-- 'rank|version_h|digest|adj|targets|blob' where targets lists, per bucket,
+-- 'ACO:E' or '~reason:E'.
 --
 -- Returns {1, to, applied, duplicate, stale, dead_letter, conflict
 -- offsets...} on success or {0, stored_offset} when the fence rejects the
@@ -26,11 +40,6 @@
 -- (limits.max_claim_cents) and batches are at most 5,000 messages, so sums
 -- stay exact; increments are formatted with %d, never tostring().
 
-local function fmt(n)
-    return string.format('%d', n)
-end
-
--- Split on a one-character separator, keeping empty fields.
 local function split(s, sep)
     local out = {}
     local start = 1
@@ -49,175 +58,224 @@ local function apply(keys, args)
     local prefix, tp = args[1], args[2]
     local from, to = args[3], args[4]
     local wm, n = args[5], tonumber(args[6])
+    local call = redis.call
+    local msgs = cmsgpack.unpack(args[7])
 
-    local stored = redis.call('HGET', keys[1], tp)
+    local stored = call('HGET', keys[1], tp)
     if stored and stored ~= from then
         return {0, tonumber(stored)}
     end
 
-    local incr = {}     -- key -> field -> delta
-    local claim_set = {}  -- key -> new state (last write wins)
+    local incr = {}       -- key -> field prefix -> {paid, allowed, count}
+    local keycache = {}   -- target -> year -> counter key
+    local claim_set = {}  -- claim key -> new state (last write wins)
     local claim_cache = {}
-    local bene_cache = {}
+    local bene_cache = {} -- benekey -> year -> {aco, e, mask} or false
     local part_cache = {}
+    local stats = {}
     local acos = {}
     local dlq = {}
     local attr = {}
     local applied, dup, stale, cancels, markers = 0, 0, 0, 0, 0
 
-    local function add(key, field, d)
-        if d == 0 then
-            return
+    local function counter_key(target, year)
+        local t = keycache[target]
+        if not t then
+            t = {}
+            keycache[target] = t
         end
+        local k = t[year]
+        if not k then
+            if string.byte(target, 1) == 126 then -- '~'
+                k = prefix .. 'unattributed:' .. year
+            else
+                k = prefix .. 'aco:' .. target .. ':exp:' .. year
+                acos[target] = true
+            end
+            t[year] = k
+        end
+        return k
+    end
+
+    local function add(key, field, sign, p, a, c)
         local t = incr[key]
         if not t then
             t = {}
             incr[key] = t
         end
-        t[field] = (t[field] or 0) + d
+        local v = t[field]
+        if not v then
+            t[field] = {sign * p, sign * a, sign * c}
+        else
+            v[1] = v[1] + sign * p
+            v[2] = v[2] + sign * a
+            v[3] = v[3] + sign * c
+        end
     end
 
-    local function stat(field, d)
-        add(prefix .. 'stats', field, d)
+    -- The field prefix of a target's bucket: E .. suffix [.. reason ':'].
+    local function field_of(target, e, suffix)
+        if string.byte(target, 1) == 126 then
+            return e .. suffix .. string.sub(target, 2) .. ':'
+        end
+        return e .. suffix
+    end
+
+    -- An attribution value 'ACO:E:mask:optout' as {aco, e, mask}, or false.
+    -- A malformed one (hand-edited, say) counts as none rather than failing
+    -- every batch of the partition.
+    local function parse_attr(rec)
+        if not rec then
+            return false
+        end
+        local f = split(rec, ':')
+        local mask = tonumber(f[3])
+        if not mask then
+            return false
+        end
+        return {f[1], f[2], mask}
     end
 
     local function bene_year(bh, year)
-        local k = bh .. ':' .. year
-        local v = bene_cache[k]
+        local t = bene_cache[year]
+        if not t then
+            t = {}
+            bene_cache[year] = t
+        end
+        local v = t[bh]
         if v == nil then
-            v = redis.call('HGET', prefix .. 'bene:' .. bh, year) or false
-            bene_cache[k] = v
+            v = parse_attr(call('HGET', prefix .. 'bene:' .. year, bh))
+            t[bh] = v
         end
         return v
     end
 
-    local function participant(year, field)
-        if field == '' then
-            return false
+    -- Read in bulk what the batch will look up one by one: every claim
+    -- state (MGET) and every beneficiary's attribution for every year its
+    -- buckets fall in (HMGET per year). One command per 1,000 keys instead
+    -- of one per claim.
+    local function prefetch()
+        local cks, seen_ck = {}, {}
+        local benes = {} -- year -> list of bene hashes
+        local seen_b = {}
+        for x = 1, n do
+            local m = msgs[x]
+            local kind = m[1]
+            if kind == 'C' then
+                local ck, bh = m[3], m[8]
+                if not seen_ck[ck] then
+                    seen_ck[ck] = true
+                    cks[#cks + 1] = ck
+                end
+                for b = 0, m[15] - 1 do
+                    local year = m[16 + 6 * b]
+                    local sk = year .. bh
+                    if not seen_b[sk] then
+                        seen_b[sk] = true
+                        local l = benes[year]
+                        if not l then
+                            l = {}
+                            benes[year] = l
+                        end
+                        l[#l + 1] = bh
+                    end
+                end
+            elseif kind ~= 'D' and kind ~= 'M' and kind ~= 'A' then
+                return false
+            end
         end
-        local k = year .. ':' .. field
+        for c = 1, #cks, 1000 do
+            local chunk = {unpack(cks, c, math.min(c + 999, #cks))}
+            local vals = call('MGET', unpack(chunk))
+            for x = 1, #chunk do
+                local v = vals[x]
+                claim_cache[chunk[x]] = v and split(v, '|') or false
+            end
+        end
+        for year, l in pairs(benes) do
+            local t = bene_cache[year]
+            if not t then
+                t = {}
+                bene_cache[year] = t
+            end
+            local key = prefix .. 'bene:' .. year
+            for c = 1, #l, 1000 do
+                local chunk = {unpack(l, c, math.min(c + 999, #l))}
+                local vals = call('HMGET', key, unpack(chunk))
+                for x = 1, #chunk do
+                    t[chunk[x]] = parse_attr(vals[x])
+                end
+            end
+        end
+        return true
+    end
+
+    local function participant(year, field)
+        local k = year .. field
         local v = part_cache[k]
         if v == nil then
-            v = redis.call('HGET', prefix .. 'participant:' .. year, field)
-                or false
+            v = call('HGET', prefix .. 'participant:' .. year, field) or false
             part_cache[k] = v
         end
         return v
     end
 
-    -- Attribution of one bucket (docs/netting.md section 4): returns target, enroll.
-    local function attribute(bh, yyyymm, tins, npis)
-        local year = string.sub(yyyymm, 1, 4)
-        local month = tonumber(string.sub(yyyymm, 5, 6))
+    -- Attribution of one bucket (docs/netting.md section 4).
+    local function attribute(bh, year, month, ids)
         local rec = bene_year(bh, year)
-        local enroll = 'U'
-        local reason = '~no_attribution'
-        local f = rec and split(rec, ':')
-        local mask = f and tonumber(f[3])
-        -- A malformed record (hand-edited, say) counts as no record rather
-        -- than failing every batch of the partition forever.
-        if mask then
-            enroll = f[2]
-            if math.floor(mask / 2 ^ (month - 1)) % 2 == 1 then
-                return f[1], enroll
+        local e, reason = 'U', '~no_attribution'
+        if rec then
+            e = rec[2]
+            if math.floor(rec[3] / 2 ^ (month - 1)) % 2 == 1 then
+                return rec[1], e
             end
             reason = '~not_assigned_month'
         end
-        for _, tin in ipairs(tins) do
-            local a = participant(year, tin ~= '' and ('tin:' .. tin) or '')
-            if a then
-                return a, enroll
+        for _, id in ipairs(ids) do
+            if id ~= '' then
+                local a = participant(year, id)
+                if a then
+                    return a, e
+                end
             end
         end
-        for _, npi in ipairs(npis) do
-            local a = participant(year, npi ~= '' and ('npi:' .. npi) or '')
-            if a then
-                return a, enroll
-            end
-        end
-        return reason, enroll
+        return reason, e
     end
 
-    -- Add (sign = 1) or remove (sign = -1) a contribution list, booking the
-    -- change in received month recv.
-    local function book(contribs, sign, recv)
-        for _, c in ipairs(contribs) do
-            local target, year, mm, e, tt = c[1], c[2], c[3], c[4], c[5]
-            local key, base
-            if string.sub(target, 1, 1) == '~' then
-                key = prefix .. 'unattributed:' .. year
-                base = mm .. ':' .. e .. ':' .. tt .. ':' .. recv .. ':'
-                    .. string.sub(target, 2) .. ':'
-            else
-                key = prefix .. 'aco:' .. target .. ':exp:' .. year
-                base = mm .. ':' .. e .. ':' .. tt .. ':' .. recv .. ':'
-                acos[target] = true
-            end
-            add(key, base .. 'p', sign * c[6])
-            add(key, base .. 'a', sign * c[7])
-            add(key, base .. 'n', sign * c[8])
+    -- Remove the stored contributions of a version, booked in month recv.
+    local function unbook(state, recv)
+        local targets = split(state[5], ';')
+        local i = 0
+        for item in string.gmatch(state[6], '[^;]+') do
+            i = i + 1
+            local b = split(item, ',')
+            local te = split(targets[i], ':')
+            local suffix = ':' .. b[2] .. ':' .. b[3] .. ':' .. recv .. ':'
+            add(counter_key(te[1], b[1]), field_of(te[1], te[2], suffix), -1,
+                tonumber(b[4]), tonumber(b[5]), tonumber(b[6]))
         end
     end
 
-    local function parse_contribs(s)
-        local out = {}
-        if s == '' then
-            return out
-        end
-        for item in string.gmatch(s, '[^;]+') do
-            local f = split(item, ',')
-            out[#out + 1] = {f[1], f[2], f[3], f[4], f[5], tonumber(f[6]),
-                tonumber(f[7]), tonumber(f[8])}
-        end
-        return out
+    if type(msgs) ~= 'table' or #msgs ~= n or not prefetch() then
+        return redis.error_reply('ERR claimsd_apply: malformed batch')
     end
-
-    local function encode_contribs(list)
-        local parts = {}
-        for i, c in ipairs(list) do
-            parts[i] = c[1] .. ',' .. c[2] .. ',' .. c[3] .. ',' .. c[4] .. ','
-                .. c[5] .. ',' .. fmt(c[6]) .. ',' .. fmt(c[7]) .. ','
-                .. fmt(c[8])
-        end
-        return table.concat(parts, ';')
-    end
-
-    local function claim_state(key)
-        local v = claim_cache[key]
-        if v == nil then
-            v = redis.call('GET', key) or false
-            claim_cache[key] = v
-        end
-        return v
-    end
-
-    local i = 7
-    for _ = 1, n do
-        local kind = args[i]
+    for x = 1, n do
+        local m = msgs[x]
+        local kind = m[1]
         if kind == 'C' then
-            local off, ch, vh, digest = args[i + 1], args[i + 2], args[i + 3],
-                args[i + 4]
-            local rank, adj, bh, recv = args[i + 5], args[i + 6], args[i + 7],
-                args[i + 8]
-            local tt, count_month = args[i + 9], args[i + 10]
-            local tins = {args[i + 11], args[i + 12]}
-            local npis = {args[i + 13], args[i + 14]}
-            local nb = tonumber(args[i + 15])
-            local j = i + 16
-            i = j + 3 * nb
+            local off, ck, vh, digest = m[2], m[3], m[4], m[5]
+            local rank, adj, bh, recv = m[6], m[7], m[8], m[9]
+            local tin1, tin2, npi1, npi2 = m[10], m[11], m[12], m[13]
+            local blob, nb = m[14], m[15]
+            local ids = nil
 
-            local key = prefix .. 'claim:' .. ch
-            local state = claim_state(key)
-            local old = nil
+            local state = claim_cache[ck]
             local verdict = 'apply'
             if state then
-                local f = split(state, '|')
-                if f[2] == vh then
-                    verdict = (f[3] == digest) and 'dup' or 'conflict'
-                elseif rank < f[1] then
+                if state[2] == vh then
+                    verdict = (state[3] == digest) and 'dup' or 'conflict'
+                elseif rank < state[1] then
                     verdict = 'stale'
-                else
-                    old = parse_contribs(f[5])
                 end
             end
 
@@ -228,102 +286,135 @@ local function apply(keys, args)
             elseif verdict == 'conflict' then
                 dlq[#dlq + 1] = {off, 'version_conflict'}
             else
-                local new = {}
+                if state then
+                    unbook(state, recv)
+                end
+                local targets = {}
                 if adj ~= 'C' then
                     for b = 0, nb - 1 do
-                        local ym = args[j + 3 * b]
-                        local target, e = attribute(bh, ym, tins, npis)
-                        local cnt = (ym == count_month) and 1 or 0
-                        if cnt == 1 and string.sub(target, 1, 1) == '~' then
-                            stat('unattributed:' .. string.sub(target, 2), 1)
+                        local k = 16 + 6 * b
+                        local year = m[k]
+                        if not ids then
+                            -- Participant fallback candidates, in order;
+                            -- empty ones are skipped.
+                            ids = {tin1 ~= '' and 'tin:' .. tin1 or '',
+                                tin2 ~= '' and 'tin:' .. tin2 or '',
+                                npi1 ~= '' and 'npi:' .. npi1 or '',
+                                npi2 ~= '' and 'npi:' .. npi2 or ''}
                         end
-                        new[#new + 1] = {target, string.sub(ym, 1, 4),
-                            string.sub(ym, 5, 6), e, tt,
-                            tonumber(args[j + 3 * b + 1]),
-                            tonumber(args[j + 3 * b + 2]), cnt}
+                        local target, e = attribute(bh, year, m[k + 1], ids)
+                        local cnt = m[k + 5]
+                        if cnt == 1 and string.byte(target, 1) == 126 then
+                            local st = 'unattributed:' .. string.sub(target, 2)
+                            stats[st] = (stats[st] or 0) + 1
+                        end
+                        add(counter_key(target, year),
+                            field_of(target, e, m[k + 2]), 1, m[k + 3],
+                            m[k + 4], cnt)
+                        targets[b + 1] = target .. ':' .. e
                     end
                 else
                     cancels = cancels + 1
+                    blob = ''
                 end
-                if old then
-                    book(old, -1, recv)
-                end
-                book(new, 1, recv)
-                local s = rank .. '|' .. vh .. '|' .. digest .. '|' .. adj
-                    .. '|' .. encode_contribs(new)
-                claim_set[key] = s
-                claim_cache[key] = s
+                local new = {rank, vh, digest, adj, table.concat(targets, ';'),
+                    blob}
+                claim_set[ck] = new
+                claim_cache[ck] = new
                 applied = applied + 1
             end
         elseif kind == 'D' then
-            dlq[#dlq + 1] = {args[i + 1], args[i + 2]}
-            i = i + 3
+            dlq[#dlq + 1] = {m[2], m[3]}
         elseif kind == 'M' then
             markers = markers + 1
-            i = i + 1
         elseif kind == 'A' then
-            local bh, year, value = args[i + 1], args[i + 2], args[i + 3]
+            local bh, year, value = m[2], m[3], m[4]
             attr[#attr + 1] = {bh, year, value}
-            bene_cache[bh .. ':' .. year] = (value ~= '') and value or false
-            i = i + 4
-        else
-            return redis.error_reply('ERR claimsd_apply: bad message kind')
+            local t = bene_cache[year]
+            if not t then
+                t = {}
+                bene_cache[year] = t
+            end
+            local v = parse_attr(value ~= '' and value or nil)
+            if v then
+                acos[v[1]] = true
+            end
+            t[bh] = v
         end
     end
 
     -- All reads are done; from here on only writes.
-    for key, s in pairs(claim_set) do
-        redis.call('SET', key, s)
-    end
-    for _, a in ipairs(attr) do
-        local bkey = prefix .. 'bene:' .. a[1]
-        if a[3] == '' then
-            redis.call('HDEL', bkey, a[2])
-        else
-            redis.call('HSET', bkey, a[2], a[3])
-            local aco = split(a[3], ':')[1]
-            acos[aco] = true
+    local kv = {}
+    for ck, st in pairs(claim_set) do
+        kv[#kv + 1] = ck
+        kv[#kv + 1] = table.concat(st, '|')
+        if #kv >= 2000 then
+            call('MSET', unpack(kv))
+            kv = {}
         end
     end
+    if #kv > 0 then
+        call('MSET', unpack(kv))
+    end
+    for _, a in ipairs(attr) do
+        if a[3] == '' then
+            call('HDEL', prefix .. 'bene:' .. a[2], a[1])
+        else
+            call('HSET', prefix .. 'bene:' .. a[2], a[1], a[3])
+        end
+    end
+    local fmt = string.format
     for key, fields in pairs(incr) do
-        for field, d in pairs(fields) do
-            if d ~= 0 then
-                redis.call('HINCRBY', key, field, fmt(d))
+        for field, v in pairs(fields) do
+            if v[1] ~= 0 then
+                call('HINCRBY', key, field .. 'p', fmt('%d', v[1]))
+            end
+            if v[2] ~= 0 then
+                call('HINCRBY', key, field .. 'a', fmt('%d', v[2]))
+            end
+            if v[3] ~= 0 then
+                call('HINCRBY', key, field .. 'n', fmt('%d', v[3]))
             end
         end
     end
     for _, d in ipairs(dlq) do
-        redis.call('HINCRBY', prefix .. 'dlq:count', d[2], 1)
-        redis.call('XADD', prefix .. 'dlq', 'MAXLEN', '~', '100000', '*',
-            'topic_partition', tp, 'offset', d[1], 'reason', d[2])
+        call('HINCRBY', prefix .. 'dlq:count', d[2], 1)
+        call('XADD', prefix .. 'dlq', 'MAXLEN', '~', '100000', '*',
+            'topic_partition', tp, 'offset', string.format('%d', d[1]),
+            'reason', d[2])
     end
     local acolist = {}
     for aco in pairs(acos) do
         acolist[#acolist + 1] = aco
     end
     if #acolist > 0 then
-        redis.call('SADD', prefix .. 'acos', unpack(acolist))
+        call('SADD', prefix .. 'acos', unpack(acolist))
     end
+    stats.batches = 1
+    stats.claims = applied
+    stats.duplicate = dup
+    stats.stale = stale
+    stats.cancel = cancels
+    stats.markers = markers
+    stats.attribution = #attr
+    stats.dead_letter = #dlq
     local st = prefix .. 'stats'
-    redis.call('HINCRBY', st, 'batches', 1)
-    if applied > 0 then redis.call('HINCRBY', st, 'claims', applied) end
-    if dup > 0 then redis.call('HINCRBY', st, 'duplicate', dup) end
-    if stale > 0 then redis.call('HINCRBY', st, 'stale', stale) end
-    if cancels > 0 then redis.call('HINCRBY', st, 'cancel', cancels) end
-    if markers > 0 then redis.call('HINCRBY', st, 'markers', markers) end
-    if #attr > 0 then redis.call('HINCRBY', st, 'attribution', #attr) end
-    if #dlq > 0 then redis.call('HINCRBY', st, 'dead_letter', #dlq) end
-    if wm ~= '' then
-        local cur = redis.call('HGET', prefix .. 'watermark', tp)
-        if not cur or tonumber(cur) < tonumber(wm) then
-            redis.call('HSET', prefix .. 'watermark', tp, wm)
+    for field, v in pairs(stats) do
+        if v ~= 0 then
+            call('HINCRBY', st, field, v)
         end
     end
-    redis.call('HSET', keys[1], tp, to)
+    if wm ~= '' then
+        local cur = call('HGET', prefix .. 'watermark', tp)
+        if not cur or tonumber(cur) < tonumber(wm) then
+            call('HSET', prefix .. 'watermark', tp, wm)
+        end
+    end
+    call('HSET', keys[1], tp, to)
     local reply = {1, tonumber(to), applied, dup, stale, #dlq}
     for _, d in ipairs(dlq) do
         if d[2] == 'version_conflict' then
-            reply[#reply + 1] = tonumber(d[1])
+            reply[#reply + 1] = d[1]
         end
     end
     return reply

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumers/batch_internal.h"
 #include "daemon/rc.h"
 
 #define HEADER_ARGS 10 /* FCALL name 1 key prefix tp from to wm n */
@@ -19,6 +20,8 @@
 struct arg {
         size_t off;
         size_t len;
+        int64_t ival;
+        bool is_int; /* packed as a msgpack integer, not its text */
 };
 
 struct clm_batch {
@@ -37,6 +40,12 @@ struct clm_batch {
         int64_t to;
         int64_t watermark; /* -1 when no claim or marker carried one */
         size_t count;
+        size_t msg_begin; /* first argument of the message being added */
+        size_t *starts;   /* first argument of each message */
+        size_t cap_starts;
+        unsigned char *pack; /* the msgpack argument */
+        size_t pack_len;
+        size_t pack_cap;
         /* header argument text, owned here so batches can be in flight
          * together */
         char h_key[160];
@@ -48,6 +57,7 @@ struct clm_batch {
         int months[CLM_MAX_LINES + 1];
         int64_t paid[CLM_MAX_LINES + 1];
         int64_t allowed[CLM_MAX_LINES + 1];
+        char blob[(CLM_MAX_LINES + 1) * 64];
 };
 
 struct clm_batch *
@@ -66,6 +76,8 @@ clm_batch_free(struct clm_batch *b)
         free(b->args);
         free(b->argv);
         free(b->argvlen);
+        free(b->starts);
+        free(b->pack);
         free(b);
 }
 
@@ -99,6 +111,7 @@ push(struct clm_batch *b, const char *s, size_t len)
         memcpy(b->arena + b->arena_len, s, len);
         b->args[b->n_args].off = b->arena_len;
         b->args[b->n_args].len = len;
+        b->args[b->n_args].is_int = false;
         b->arena[b->arena_len + len] = '\0';
         b->arena_len += len + 1;
         b->n_args++;
@@ -116,8 +129,13 @@ push_i64(struct clm_batch *b, int64_t v)
 {
         char buf[24];
         int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+        int rc = push(b, buf, (size_t)n);
 
-        return push(b, buf, (size_t)n);
+        if (rc == CLM_OK) {
+                b->args[b->n_args - 1].is_int = true;
+                b->args[b->n_args - 1].ival = v;
+        }
+        return rc;
 }
 
 void
@@ -129,6 +147,7 @@ clm_batch_reset(struct clm_batch *b,
         b->arena_len = 0;
         b->n_args = 0;
         b->count = 0;
+        b->msg_begin = 0;
         b->from = from;
         b->to = from;
         b->watermark = -1;
@@ -157,6 +176,21 @@ clm_batch_to(const struct clm_batch *b)
 static void
 note(struct clm_batch *b, int64_t offset)
 {
+        if (b->count == b->cap_starts) {
+                size_t cap = b->cap_starts ? b->cap_starts * 2 : 1024;
+                size_t *p = realloc(b->starts, cap * sizeof(*p));
+
+                /* On failure the message is still counted; clm_batch_argv
+                 * then reports an empty vector (out of memory). */
+                if (p != NULL) {
+                        b->starts = p;
+                        b->cap_starts = cap;
+                }
+        }
+        if (b->count < b->cap_starts) {
+                b->starts[b->count] = b->msg_begin;
+        }
+        b->msg_begin = b->n_args;
         b->count++;
         if (b->count == 1 && b->from < 0) {
                 /* Unknown start (a partition Redis has never seen): the
@@ -256,9 +290,37 @@ adj_code(enum clm_adjustment a)
 }
 
 /*
- * Claim message layout (see apply.lua): C off claim_h version_h digest rank
- * adj bene_h recv ctype count_month tin1 tin2 npi1 npi2 nb {ym paid allowed}.
- * The digest covers every argument from adj onwards, i.e. all that decides
+ * Insert the bene hash and received month as arguments first+1 and first+2
+ * (after adj). The strings go to the arena's end; only the small argument
+ * table shifts.
+ */
+static int
+insert_after(struct clm_batch *b, size_t first, const char *bh, int recv)
+{
+        char rbuf[16];
+        struct arg ka;
+        struct arg ra;
+        size_t n = b->n_args;
+
+        (void)snprintf(rbuf, sizeof(rbuf), "%06d", recv);
+        if (push_str(b, bh) != CLM_OK || push_str(b, rbuf) != CLM_OK) {
+                return CLM_ERR_NOMEM;
+        }
+        ka = b->args[n];
+        ra = b->args[n + 1];
+        memmove(&b->args[first + 3], &b->args[first + 1],
+                (n - first - 1) * sizeof(struct arg));
+        b->args[first + 1] = ka;
+        b->args[first + 2] = ra;
+        return CLM_OK;
+}
+
+/*
+ * Claim message layout (see apply.lua): C off claimkey version_h digest rank
+ * adj benekey recv tin1 tin2 npi1 npi2 blob nb {year month suffix paid
+ * allowed cnt}*nb. Everything that does not depend on Redis state is built
+ * here, so the function does little string work. The digest covers every
+ * argument from adj onwards except benekey and recv, i.e. all that decides
  * the claim's contribution, so a changed payload under the same version id
  * is detected as a conflict.
  */
@@ -275,12 +337,16 @@ clm_batch_add_claim(struct clm_batch *b,
         char vh[CLM_KEYHASH_HEX];
         char bh[CLM_KEYHASH_HEX];
         char digest[CLM_KEYHASH_HEX];
+        char key[192];
         char rank[64];
         char adj[2] = {adj_code(c->adjustment), '\0'};
+        char *blob = b->blob;
+        size_t blob_len = 0;
+        int recv = month_of((int32_t)(c->received_ms / 86400000));
         int count_month;
         size_t nb;
-        size_t first;
         size_t digest_slot;
+        size_t first;
         int rc = CLM_OK;
 
         natural_key_hash(kh, c, ch);
@@ -293,43 +359,65 @@ clm_batch_add_claim(struct clm_batch *b,
 
         rc |= push_str(b, "C");
         rc |= push_i64(b, offset);
-        rc |= push_str(b, ch);
+        (void)snprintf(key, sizeof(key), "%sclaim:%s", b->prefix, ch);
+        rc |= push_str(b, key);
         rc |= push_str(b, vh);
         digest_slot = b->n_args;
         rc |= push_str(b, "................................");
         rc |= push_str(b, rank);
         first = b->n_args;
         rc |= push_str(b, adj);
-        rc |= push_str(b, bh);
-        rc |= push_i64(b, month_of((int32_t)(c->received_ms / 86400000)));
-        rc |= push_i64(b, c->claim_type);
-        rc |= push_i64(b, count_month);
         rc |= push_str(b, c->billing_tin);
         rc |= push_str(b, c->n_lines > 0 ? c->lines[0].rendering_tin : "");
         rc |= push_str(b, c->billing_npi);
         rc |= push_str(b, c->n_lines > 0 ? c->lines[0].rendering_npi : "");
-        rc |= push_i64(b, (int64_t)nb);
         for (size_t k = 0; k < nb; k++) {
-                rc |= push_i64(b, months[k]);
-                rc |= push_i64(b, paid[k]);
-                rc |= push_i64(b, allowed[k]);
+                int n = snprintf(blob + blob_len, sizeof(b->blob) - blob_len,
+                                 "%s%d,%02d,%02d,%" PRId64 ",%" PRId64 ",%d",
+                                 k ? ";" : "", months[k] / 100, months[k] % 100,
+                                 c->claim_type, paid[k], allowed[k],
+                                 months[k] == count_month);
+
+                if (n < 0 || (size_t)n >= sizeof(b->blob) - blob_len) {
+                        return CLM_ERR_NOMEM;
+                }
+                blob_len += (size_t)n;
         }
+        rc |= push(b, blob, blob_len);
+        rc |= push_i64(b, (int64_t)nb);
         if (rc != CLM_OK) {
                 return CLM_ERR_NOMEM;
         }
-        /* The received month is excluded from the digest on purpose: a
-         * byte-identical re-delivery has the same received time anyway, and
-         * the digest must describe the version, not its delivery. */
+        /* The blob holds everything that decides the contribution (months,
+         * type, amounts, count) and the args before it hold the adjustment
+         * type and fallback ids: one keyed hash over that contiguous run. */
         {
-                /* The arguments are contiguous in the arena, separated by
-                 * NULs, so one keyed hash covers them all unambiguously. */
                 struct arg a = b->args[first];
-                struct arg z = b->args[b->n_args - 1];
+                struct arg z = b->args[b->n_args - 2];
                 size_t len = z.off + z.len - a.off;
 
                 clm_keyhash_hex(kh, "digest", b->arena + a.off, len, digest);
                 memcpy(b->arena + b->args[digest_slot].off, digest,
                        CLM_KEYHASH_HEX - 1);
+        }
+        /* Insert the bene hash and recv after adj: they are not in the digest
+         * (recv describes the delivery, not the version). */
+        rc = insert_after(b, first, bh, recv);
+        for (size_t k = 0; k < nb && rc == CLM_OK; k++) {
+                char suffix[32];
+
+                rc |= push_i64(b, months[k] / 100);
+                rc |= push_i64(b, months[k] % 100);
+                (void)snprintf(suffix, sizeof(suffix),
+                               ":%02d:%02d:%06d:", months[k] % 100,
+                               c->claim_type, recv);
+                rc |= push_str(b, suffix);
+                rc |= push_i64(b, paid[k]);
+                rc |= push_i64(b, allowed[k]);
+                rc |= push_i64(b, months[k] == count_month);
+        }
+        if (rc != CLM_OK) {
+                return CLM_ERR_NOMEM;
         }
         if (c->received_ms > b->watermark) {
                 b->watermark = c->received_ms;
@@ -408,6 +496,111 @@ clm_batch_add_attribution(struct clm_batch *b,
         return CLM_OK;
 }
 
+/* ---- msgpack (only what the batch needs: arrays, strings, integers) ---- */
+
+static bool
+pack_room(struct clm_batch *b, size_t need)
+{
+        if (b->pack_len + need > b->pack_cap) {
+                size_t cap = b->pack_cap ? b->pack_cap : 65536;
+                unsigned char *p;
+
+                while (cap < b->pack_len + need) {
+                        cap *= 2;
+                }
+                p = realloc(b->pack, cap);
+                if (p == NULL) {
+                        return false;
+                }
+                b->pack = p;
+                b->pack_cap = cap;
+        }
+        return true;
+}
+
+static void
+pack_be(struct clm_batch *b, uint64_t v, int bytes)
+{
+        for (int i = bytes - 1; i >= 0; i--) {
+                b->pack[b->pack_len++] = (unsigned char)(v >> (8 * i));
+        }
+}
+
+static bool
+pack_array(struct clm_batch *b, size_t n)
+{
+        if (!pack_room(b, 5)) {
+                return false;
+        }
+        b->pack[b->pack_len++] = 0xdd; /* array 32 */
+        pack_be(b, n, 4);
+        return true;
+}
+
+static bool
+pack_arg(struct clm_batch *b, const struct arg *a)
+{
+        if (!pack_room(b, a->len + 9)) {
+                return false;
+        }
+        if (a->is_int) {
+                if (a->ival >= 0 && a->ival < 128) {
+                        b->pack[b->pack_len++] = (unsigned char)a->ival;
+                } else {
+                        b->pack[b->pack_len++] = 0xd3; /* int 64 */
+                        pack_be(b, (uint64_t)a->ival, 8);
+                }
+                return true;
+        }
+        b->pack[b->pack_len++] = 0xdb; /* str 32 */
+        pack_be(b, a->len, 4);
+        memcpy(b->pack + b->pack_len, b->arena + a->off, a->len);
+        b->pack_len += a->len;
+        return true;
+}
+
+/*
+ * All messages go in one argument, a msgpack array of per-message arrays,
+ * which the function unpacks with cmsgpack: Redis then parses one bulk
+ * string instead of ~27 per claim, and integers arrive as Lua numbers
+ * rather than strings to convert. Measured: about 40% of the function's
+ * time per claim was argument handling.
+ */
+static bool
+pack_messages(struct clm_batch *b)
+{
+        b->pack_len = 0;
+        if (b->count > b->cap_starts || !pack_array(b, b->count)) {
+                return false;
+        }
+        for (size_t m = 0; m < b->count; m++) {
+                size_t lo = b->starts[m];
+                size_t hi = m + 1 < b->count ? b->starts[m + 1] : b->n_args;
+
+                if (!pack_array(b, hi - lo)) {
+                        return false;
+                }
+                for (size_t k = lo; k < hi; k++) {
+                        if (!pack_arg(b, &b->args[k])) {
+                                return false;
+                        }
+                }
+        }
+        return true;
+}
+
+size_t
+clm_batch__nargs(const struct clm_batch *b)
+{
+        return b->n_args;
+}
+
+const char *
+clm_batch__arg(const struct clm_batch *b, size_t i)
+{
+        return i < b->n_args ? b->arena + b->args[i].off : NULL;
+}
+
 void
 clm_batch_argv(struct clm_batch *b,
                int *argc,
@@ -419,9 +612,10 @@ clm_batch_argv(struct clm_batch *b,
         char *to = b->h_to;
         char *wm = b->h_wm;
         char *n = b->h_n;
-        size_t total = b->n_args + HEADER_ARGS;
+        size_t total = HEADER_ARGS + 1;
         const char *hdr[HEADER_ARGS];
 
+        *argc = 0;
         if (total > b->cap_argv) {
                 const char **p = realloc(b->argv, total * sizeof(*p));
                 size_t *q = realloc(b->argvlen, total * sizeof(*q));
@@ -434,10 +628,12 @@ clm_batch_argv(struct clm_batch *b,
                         b->argvlen = q;
                 }
                 if (p == NULL || q == NULL) {
-                        *argc = 0;
                         return;
                 }
                 b->cap_argv = total;
+        }
+        if (!pack_messages(b)) {
+                return;
         }
         (void)snprintf(keybuf, sizeof(b->h_key), "%soffset", b->prefix);
         (void)snprintf(from, sizeof(b->h_from), "%" PRId64, b->from);
@@ -462,10 +658,8 @@ clm_batch_argv(struct clm_batch *b,
                 b->argv[i] = hdr[i];
                 b->argvlen[i] = strlen(hdr[i]);
         }
-        for (size_t i = 0; i < b->n_args; i++) {
-                b->argv[HEADER_ARGS + i] = b->arena + b->args[i].off;
-                b->argvlen[HEADER_ARGS + i] = b->args[i].len;
-        }
+        b->argv[HEADER_ARGS] = (const char *)b->pack;
+        b->argvlen[HEADER_ARGS] = b->pack_len;
         *argc = (int)total;
         *argv = b->argv;
         *argvlen = b->argvlen;

@@ -47,6 +47,13 @@ struct part {
         size_t cap_dead;
 };
 
+/* A batch sent to Redis whose reply has not been read yet. */
+struct flight {
+        struct part *pt;
+        int64_t from;
+        size_t count;
+};
+
 struct clm_pipeline {
         const struct clm_config *cfg;
         rd_kafka_t *rk;
@@ -58,6 +65,8 @@ struct clm_pipeline {
         struct clm_record *rec;
         struct part *parts[MAX_PARTS];
         size_t n_parts;
+        struct flight inflight[MAX_PARTS]; /* at most one round */
+        size_t n_inflight;
         enum clm_pipeline_state state;
         int64_t now_ms;
         int64_t retry_at_ms;
@@ -197,6 +206,7 @@ enter_paused(struct clm_pipeline *p, const char *why)
                 clm_log(CLM_LOG_WARNING, "%s; pausing %zu partitions", why,
                         p->n_parts);
         }
+        p->n_inflight = 0; /* their outcome is unknown: resync decides */
         for (size_t i = 0; i < p->n_parts; i++) {
                 part_reset_batch(p, p->parts[i]);
         }
@@ -288,6 +298,7 @@ try_reconnect(struct clm_pipeline *p)
 /* ---- rebalance --------------------------------------------------------- */
 
 static int flush_parts(struct clm_pipeline *p, struct part **parts, size_t n);
+static int collect(struct clm_pipeline *p);
 
 static void
 on_assign(struct clm_pipeline *p,
@@ -390,6 +401,8 @@ on_revoke(struct clm_pipeline *p,
                 }
                 (void)flush_parts(p, mine, n);
         }
+        /* The round in flight points at these partitions: settle it. */
+        (void)collect(p);
         for (int i = 0; i < l->cnt; i++) {
                 remove_part(p, l->elems[i].topic, l->elems[i].partition);
         }
@@ -493,9 +506,80 @@ produce_conflicts(struct clm_pipeline *p,
 }
 
 /*
- * Apply the batches of @p parts in one pipelined round trip. Dead letters
- * go to the dead-letter topic first (at least once, keyed for dedupe), so
- * the offset never advances past a bad message whose record is not out.
+ * Read the replies of the round in flight and act on them: an applied batch
+ * mirrors its offset to Kafka, a fenced one seeks its partition to what
+ * Redis holds and drops what was built on top of it.
+ */
+static int
+collect(struct clm_pipeline *p)
+{
+        struct clm_apply_result res[MAX_PARTS];
+        rd_kafka_topic_partition_list_t *store;
+        size_t n = p->n_inflight;
+        int rc;
+
+        if (n == 0) {
+                return CLM_OK;
+        }
+        p->n_inflight = 0;
+        rc = clm_sink_receive(p->sink, n, res);
+        if (rc != CLM_OK) {
+                enter_redis_down(p);
+                return rc;
+        }
+        store = rd_kafka_topic_partition_list_new((int)n);
+        for (size_t i = 0; i < n; i++) {
+                struct part *pt = p->inflight[i].pt;
+
+                p->stats.batches++;
+                if (res[i].applied) {
+                        p->stats.messages += p->inflight[i].count;
+                        p->stats.claims += (uint64_t)res[i].claims;
+                        p->stats.duplicate += (uint64_t)res[i].duplicate;
+                        p->stats.stale += (uint64_t)res[i].stale;
+                        p->stats.dead_letter += (uint64_t)res[i].dead_letter;
+                        rd_kafka_topic_partition_list_add(store, pt->topic,
+                                                          pt->partition)
+                                ->offset = res[i].offset;
+                        produce_conflicts(p, pt, &res[i]);
+                } else {
+                        rd_kafka_topic_partition_list_t *seek =
+                                rd_kafka_topic_partition_list_new(1);
+                        rd_kafka_error_t *err;
+
+                        p->stats.fenced++;
+                        clm_log(CLM_LOG_NOTICE,
+                                "%s: fence rejected batch at %" PRId64
+                                ", redis holds %" PRId64 "; seeking",
+                                pt->tp, p->inflight[i].from, res[i].offset);
+                        pt->pos = res[i].offset;
+                        rd_kafka_topic_partition_list_add(seek, pt->topic,
+                                                          pt->partition)
+                                ->offset = pt->pos;
+                        err = rd_kafka_seek_partitions(p->rk, seek, 10000);
+                        if (err != NULL) {
+                                rd_kafka_error_destroy(err);
+                        }
+                        rd_kafka_topic_partition_list_destroy(seek);
+                        part_reset_batch(p, pt);
+                }
+        }
+        if (store->cnt > 0) {
+                /* Mirror for lag tooling; Redis stays the offset of record. */
+                (void)rd_kafka_offsets_store(p->rk, store);
+        }
+        rd_kafka_topic_partition_list_destroy(store);
+        return CLM_OK;
+}
+
+/*
+ * Apply the batches of @p parts: first collect the round in flight, then
+ * send these as the next round without waiting, so Redis executes them
+ * while we decode the next messages. Each partition's next batch starts
+ * where the sent one ends; if Redis rejects the sent one, collect() seeks
+ * back and the fence rejects anything built on it. Dead letters go to the
+ * dead-letter topic first (at least once, keyed for dedupe), so an offset
+ * never advances past a bad message whose record is not out.
  */
 static int
 flush_parts(struct clm_pipeline *p, struct part **parts, size_t n)
@@ -503,16 +587,25 @@ flush_parts(struct clm_pipeline *p, struct part **parts, size_t n)
         int argc[MAX_PARTS];
         const char **argv[MAX_PARTS];
         const size_t *argvlen[MAX_PARTS];
-        struct clm_apply_result res[MAX_PARTS];
-        rd_kafka_topic_partition_list_t *store;
+        struct part *send[MAX_PARTS];
+        size_t ns = 0;
         bool any_dead = false;
-        int rc;
+        int rc = collect(p);
 
-        if (n == 0) {
-                return CLM_OK;
+        if (rc != CLM_OK) {
+                return rc;
         }
         for (size_t i = 0; i < n; i++) {
-                struct part *pt = parts[i];
+                /* collect() may have emptied a fenced partition's batch. */
+                if (clm_batch_count(parts[i]->batch) > 0) {
+                        send[ns++] = parts[i];
+                }
+        }
+        if (ns == 0) {
+                return CLM_OK;
+        }
+        for (size_t i = 0; i < ns; i++) {
+                struct part *pt = send[i];
 
                 for (size_t k = 0; k < pt->n_dead; k++) {
                         if (clm_deadletter_produce(p->dlq, pt->topic,
@@ -528,62 +621,27 @@ flush_parts(struct clm_pipeline *p, struct part **parts, size_t n)
                 enter_paused(p, "dead-letter topic not acknowledged");
                 return CLM_ERR_RETRY;
         }
-        for (size_t i = 0; i < n; i++) {
-                clm_batch_argv(parts[i]->batch, &argc[i], &argv[i],
-                               &argvlen[i]);
+        for (size_t i = 0; i < ns; i++) {
+                clm_batch_argv(send[i]->batch, &argc[i], &argv[i], &argvlen[i]);
                 if (argc[i] == 0) {
                         return CLM_ERR_NOMEM;
                 }
         }
-        rc = clm_sink_apply(p->sink, n, argc, argv, argvlen, res);
+        rc = clm_sink_send(p->sink, ns, argc, argv, argvlen);
         if (rc != CLM_OK) {
                 enter_redis_down(p);
                 return rc;
         }
-        store = rd_kafka_topic_partition_list_new((int)n);
-        for (size_t i = 0; i < n; i++) {
-                struct part *pt = parts[i];
+        for (size_t i = 0; i < ns; i++) {
+                struct part *pt = send[i];
 
-                p->stats.batches++;
-                if (res[i].applied) {
-                        p->stats.messages += clm_batch_count(pt->batch);
-                        p->stats.claims += (uint64_t)res[i].claims;
-                        p->stats.duplicate += (uint64_t)res[i].duplicate;
-                        p->stats.stale += (uint64_t)res[i].stale;
-                        p->stats.dead_letter += (uint64_t)res[i].dead_letter;
-                        pt->pos = res[i].offset;
-                        rd_kafka_topic_partition_list_add(store, pt->topic,
-                                                          pt->partition)
-                                ->offset = pt->pos;
-                        produce_conflicts(p, pt, &res[i]);
-                } else {
-                        rd_kafka_topic_partition_list_t *seek =
-                                rd_kafka_topic_partition_list_new(1);
-                        rd_kafka_error_t *err;
-
-                        p->stats.fenced++;
-                        clm_log(CLM_LOG_NOTICE,
-                                "%s: fence rejected batch at %" PRId64
-                                ", redis holds %" PRId64 "; seeking",
-                                pt->tp, clm_batch_from(pt->batch),
-                                res[i].offset);
-                        pt->pos = res[i].offset;
-                        rd_kafka_topic_partition_list_add(seek, pt->topic,
-                                                          pt->partition)
-                                ->offset = pt->pos;
-                        err = rd_kafka_seek_partitions(p->rk, seek, 10000);
-                        if (err != NULL) {
-                                rd_kafka_error_destroy(err);
-                        }
-                        rd_kafka_topic_partition_list_destroy(seek);
-                }
+                p->inflight[i].pt = pt;
+                p->inflight[i].from = clm_batch_from(pt->batch);
+                p->inflight[i].count = clm_batch_count(pt->batch);
+                pt->pos = clm_batch_to(pt->batch);
                 part_reset_batch(p, pt);
         }
-        if (store->cnt > 0) {
-                /* Mirror for lag tooling; Redis stays the offset of record. */
-                (void)rd_kafka_offsets_store(p->rk, store);
-        }
-        rd_kafka_topic_partition_list_destroy(store);
+        p->n_inflight = ns;
         return CLM_OK;
 }
 
@@ -745,6 +803,11 @@ clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms)
         }
         if (p->state != CLM_PIPE_REDIS_DOWN) {
                 (void)flush_due(p, polled == 0);
+                if (polled == 0) {
+                        /* Idle: settle the round now rather than with the
+                         * next batch, so offsets advance promptly. */
+                        (void)collect(p);
+                }
         }
         if (p->fatal) {
                 set_status(p, CLM_PIPE_FAILED, "failed");
@@ -761,6 +824,7 @@ clm_pipeline_drain(struct clm_pipeline *p, int timeout_ms)
         set_status(p, CLM_PIPE_DRAINING, "draining");
         if (clm_sink_connected(p->sink)) {
                 (void)flush_due(p, true);
+                (void)collect(p);
         }
         (void)timeout_ms;
         err = rd_kafka_consumer_close(p->rk);

@@ -267,15 +267,14 @@ parse_result(struct clm_sink *sink,
 }
 
 int
-clm_sink_apply(struct clm_sink *sink,
-               size_t n,
-               const int *argc,
-               const char **const *argv,
-               const size_t *const *argvlen,
-               struct clm_apply_result *results)
+clm_sink_send(struct clm_sink *sink,
+              size_t n,
+              const int *argc,
+              const char **const *argv,
+              const size_t *const *argvlen)
 {
         int rc = ensure(sink);
-        int first_err = CLM_OK;
+        int done = 0;
 
         if (rc != CLM_OK) {
                 return rc;
@@ -285,6 +284,27 @@ clm_sink_apply(struct clm_sink *sink,
                                            argvlen[i]) != REDIS_OK) {
                         return transport_error(sink, "append");
                 }
+        }
+        /* Push the bytes out now, so Redis works while we decode the next
+         * batches; the replies are read by clm_sink_receive. */
+        while (!done) {
+                if (redisBufferWrite(sink->c, &done) != REDIS_OK) {
+                        return transport_error(sink, "send");
+                }
+        }
+        return CLM_OK;
+}
+
+int
+clm_sink_receive(struct clm_sink *sink,
+                 size_t n,
+                 struct clm_apply_result *results)
+{
+        int first_err = CLM_OK;
+        int rc;
+
+        if (sink->c == NULL) {
+                return CLM_ERR_RETRY;
         }
         for (size_t i = 0; i < n; i++) {
                 void *reply = NULL;
@@ -308,6 +328,22 @@ clm_sink_apply(struct clm_sink *sink,
                 clm_sink_disconnect(sink);
         }
         return first_err;
+}
+
+int
+clm_sink_apply(struct clm_sink *sink,
+               size_t n,
+               const int *argc,
+               const char **const *argv,
+               const size_t *const *argvlen,
+               struct clm_apply_result *results)
+{
+        int rc = clm_sink_send(sink, n, argc, argv, argvlen);
+
+        if (rc != CLM_OK) {
+                return rc;
+        }
+        return clm_sink_receive(sink, n, results);
 }
 
 void *

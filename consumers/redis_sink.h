@@ -80,6 +80,26 @@ int clm_sink_apply(struct clm_sink *sink,
                    struct clm_apply_result *results);
 
 /**
+ * @brief Send @p n prepared FCALL argument vectors without waiting for the
+ * replies (the argument memory may be reused on return). Read them later
+ * with clm_sink_receive, in order.
+ * @returns CLM_OK or CLM_ERR_RETRY (connection dropped)
+ */
+int clm_sink_send(struct clm_sink *sink,
+                  size_t n,
+                  const int *argc,
+                  const char **const *argv,
+                  const size_t *const *argvlen);
+
+/**
+ * @brief Read the replies of the last clm_sink_send (see clm_sink_apply for
+ * the outcome rules).
+ */
+int clm_sink_receive(struct clm_sink *sink,
+                     size_t n,
+                     struct clm_apply_result *results);
+
+/**
  * @brief Run one command given as argv (for tools); reply freed by caller
  * with freeReplyObject. NULL on transport error (connection dropped).
  */

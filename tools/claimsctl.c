@@ -190,12 +190,12 @@ load_attribution(struct ctl *ctl, const char *path)
                 }
                 clm_keyhash_hex(&ctl->kh, "bene", col[0], strlen(col[0]), bh);
                 (void)snprintf(key, sizeof(key), "%sbene:%s",
-                               ctl->cfg->redis_prefix, bh);
+                               ctl->cfg->redis_prefix, col[2]);
                 (void)snprintf(value, sizeof(value), "%s:%c:%ld:%d", col[1], e,
                                mask, n > 5 && strcmp(col[5], "1") == 0);
                 argv[0] = "HSET";
                 argv[1] = key;
-                argv[2] = col[2];
+                argv[2] = bh;
                 argv[3] = value;
                 rc = append(ctl, 4, argv);
                 (void)snprintf(key, sizeof(key), "%sacos",
@@ -327,8 +327,8 @@ row_get(struct rows *rows,
 }
 
 /*
- * Fold one counter hash into rows. Fields are MM:E:TT:RRRRRR:k (ACO) or
- * MM:E:TT:RRRRRR:reason:k (unattributed); received months are summed.
+ * Fold one counter hash into rows. Fields are E:MM:TT:RRRRRR:k (ACO) or
+ * E:MM:TT:RRRRRR:reason:k (unattributed); received months are summed.
  */
 static int
 fold_hash(struct ctl *ctl,
@@ -369,7 +369,7 @@ fold_hash(struct ctl *ctl,
                 } else {
                         continue;
                 }
-                row = row_get(rows, target, year, col[0], col[1][0],
+                row = row_get(rows, target, year, col[1], col[0][0],
                               atoi(col[2]));
                 if (row == NULL) {
                         freeReplyObject(r);

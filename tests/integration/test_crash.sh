@@ -31,7 +31,7 @@ write_config "$WORK/claimsd.conf" "batch.size = 200" "batch.linger = 10ms"
 "$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-participants \
         "$WORK/gen/participants.csv" >/dev/null
 check "CSV attribution loaded ($(summary_of "$SUM" attribution_records) beneficiaries)" \
-        test "$("${RCLI[@]}" --scan --pattern 'claimsd:bene:*' | wc -l)" == \
+        test "$("${RCLI[@]}" HLEN claimsd:bene:2025)" == \
         "$(summary_of "$SUM" attribution_records)"
 
 progress() {

@@ -42,8 +42,8 @@ kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID"
 check "attribution topic applied ($want records) and SIGTERM exits 0" \
         test "$("${RCLI[@]}" HGET claimsd:stats attribution)" == "$want"
-check "one bene key per attributed beneficiary" test \
-        "$("${RCLI[@]}" --scan --pattern 'claimsd:bene:*' | wc -l)" == "$want"
+check "one attribution entry per attributed beneficiary" test \
+        "$("${RCLI[@]}" HLEN claimsd:bene:2025)" == "$want"
 
 "$BUILD/claimsctl" -c "$WORK/attr.conf" load-participants \
         "$WORK/gen/participants.csv" >/dev/null

@@ -142,7 +142,7 @@ attribute(const char *aco, const char *value)
 
         (void)aco;
         clm_keyhash_hex(&kh, "bene", "1EG4TE5MK72", 11, bh);
-        r = redisCommand(rc_, "HSET p:bene:%s 2025 %s", bh, value);
+        r = redisCommand(rc_, "HSET p:bene:2025 %s %s", bh, value);
         freeReplyObject(r);
 }
 
@@ -179,9 +179,9 @@ Test(apply, original_counts_in_thru_and_received_month)
         cr_assert(r.applied);
         cr_assert(eq(i64, r.offset, 1));
         cr_assert(eq(i64, r.claims, 1));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:p"),
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202504:p"),
                      150000));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:n"), 1));
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202504:n"), 1));
         cr_assert(eq(i64, hget("p:offset", "t/0"), 1));
 }
 
@@ -194,11 +194,11 @@ Test(apply, adjustment_books_delta_in_its_received_month)
         (void)apply_one(0, &o);
         (void)apply_one(1, &a);
         /* as of April: 150,000; from June on: 90,000 (= 150,000 - 60,000) */
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:p"),
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202504:p"),
                      150000));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202506:p"),
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202506:p"),
                      -60000));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202506:n"), 0));
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202506:n"), 0));
 }
 
 Test(apply, cancellation_removes_previous_amounts)
@@ -209,10 +209,10 @@ Test(apply, cancellation_removes_previous_amounts)
         attribute("A0001", "A0001:N:4095:0");
         (void)apply_one(0, &o);
         (void)apply_one(1, &x);
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202505:p"),
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202505:p"),
                      -150000));
         cr_assert(
-                eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202505:n"), -1));
+                eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202505:n"), -1));
         cr_assert(eq(i64, hget("p:stats", "cancel"), 1));
 }
 
@@ -228,9 +228,9 @@ Test(apply, duplicate_and_stale_are_no_ops)
         cr_assert(eq(i64, r.stale, 1));
         r = apply_one(2, &a); /* duplicate delivery */
         cr_assert(eq(i64, r.duplicate, 1));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202505:p"),
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202505:p"),
                      90000));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:p"), 0));
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202504:p"), 0));
         cr_assert(eq(i64, hget("p:offset", "t/0"), 3));
 }
 
@@ -246,7 +246,7 @@ Test(apply, same_version_other_content_is_dead_lettered)
         r = apply_one(1, &bad);
         cr_assert(eq(i64, r.dead_letter, 1));
         cr_assert(eq(i64, hget("p:dlq:count", "version_conflict"), 1));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:p"),
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202504:p"),
                      150000));
 }
 
@@ -263,7 +263,7 @@ Test(apply, fence_rejects_wrong_start_and_writes_nothing)
         r = apply_one(7, &o); /* a batch from the future */
         cr_assert(not(r.applied));
         cr_assert(eq(i64, hget("p:stats", "duplicate"), 0));
-        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "03:N:60:202504:n"), 1));
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202504:n"), 1));
 }
 
 Test(apply, unattributed_and_participant_fallback)
@@ -277,7 +277,7 @@ Test(apply, unattributed_and_participant_fallback)
         (void)apply_one(0, &c);
         cr_assert(eq(i64,
                      hget("p:unattributed:2025",
-                          "03:D:60:202504:not_assigned_month:p"),
+                          "D:03:60:202504:not_assigned_month:p"),
                      500));
         cr_assert(
                 eq(i64, hget("p:stats", "unattributed:not_assigned_month"), 1));
@@ -288,7 +288,7 @@ Test(apply, unattributed_and_participant_fallback)
         strcpy(d.billing_tin, "987654321");
         (void)apply_one(1, &d);
         cr_assert(
-                eq(i64, hget("p:aco:A0002:exp:2025", "03:D:60:202504:p"), 500));
+                eq(i64, hget("p:aco:A0002:exp:2025", "D:03:60:202504:p"), 500));
 }
 
 Test(apply, watermark_and_dead_letters_advance_with_offset)

@@ -2,12 +2,14 @@
  * consumers/batch.c: buckets per docs/netting.md section 3, the argument
  * layout apply.lua expects, and that no identifier leaves in clear.
  */
+#define _GNU_SOURCE /* memmem */
 #include <string.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
 #include "consumers/batch.h"
+#include "consumers/batch_internal.h"
 #include "consumers/keyhash.h"
 #include "daemon/rc.h"
 
@@ -135,14 +137,28 @@ Test(batch, argv_layout_and_no_clear_identifiers)
         STR_EQ(argv[6], "100");
         STR_EQ(argv[7], "102");
         STR_EQ(argv[9], "2");
-        STR_EQ(argv[10], "C");
+        STR_EQ(clm_batch__arg(b, 0), "C");
+        cr_assert(eq(int, argc, 11));
+        cr_assert(eq(u8, (unsigned char)argv[10][0], 0xdd)); /* msgpack array */
         /* 16 fixed claim args + 2 buckets * 3, then D off reason */
-        STR_EQ(argv[10 + 16 + 6], "D");
-        STR_EQ(argv[10 + 16 + 8], "bad_magic");
+        cr_assert(eq(sz, strlen(clm_batch__arg(b, 7)), 32)); /* bene hash */
+        STR_EQ(clm_batch__arg(b, 8), "202505");
+        STR_EQ(clm_batch__arg(b, 13),
+               "2025,03,71,1000,1200,0;2025,04,71,2005,2500,1");
+        STR_EQ(clm_batch__arg(b, 14), "2");
+        STR_EQ(clm_batch__arg(b, 15 + 2), ":03:71:202505:");
+        STR_EQ(clm_batch__arg(b, 15 + 6 + 2), ":04:71:202505:");
+        STR_EQ(clm_batch__arg(b, 15 + 6 + 5), "1");
+        /* 15 fixed claim args + 2 buckets * 6, then D off reason */
+        STR_EQ(clm_batch__arg(b, 27), "D");
+        STR_EQ(clm_batch__arg(b, 29), "bad_magic");
         for (int i = 0; i < argc; i++) {
-                cr_assert(eq(ptr, strstr(argv[i], "1EG4TE5MK72"), NULL));
-                cr_assert(eq(ptr, strstr(argv[i], "1234567890123"), NULL));
-                cr_assert(eq(ptr, strstr(argv[i], "CTL0000042"), NULL));
+                cr_assert(eq(ptr, memmem(argv[i], lens[i], "1EG4TE5MK72", 11),
+                             NULL));
+                cr_assert(eq(ptr, memmem(argv[i], lens[i], "1234567890123", 13),
+                             NULL));
+                cr_assert(eq(ptr, memmem(argv[i], lens[i], "CTL0000042", 10),
+                             NULL));
         }
         clm_batch_free(b);
 }
@@ -161,16 +177,16 @@ Test(batch, digest_tracks_content_only)
         clm_batch_reset(b, "p:", "t/0", 0);
         (void)clm_batch_add_claim(b, &kh, 0, &claim);
         argv_of(b, &argc, &argv, &lens);
-        strcpy(d1, argv[14]);
+        strcpy(d1, clm_batch__arg(b, 4));
         clm_batch_reset(b, "p:", "t/0", 50);
         (void)clm_batch_add_claim(b, &kh, 50, &claim);
         argv_of(b, &argc, &argv, &lens);
-        strcpy(d2, argv[14]);
+        strcpy(d2, clm_batch__arg(b, 4));
         claim.lines[0].paid_cents += 1;
         clm_batch_reset(b, "p:", "t/0", 0);
         (void)clm_batch_add_claim(b, &kh, 0, &claim);
         argv_of(b, &argc, &argv, &lens);
-        strcpy(d3, argv[14]);
+        strcpy(d3, clm_batch__arg(b, 4));
         cr_assert(eq(str, d1, d2));
         cr_assert(ne(str, d1, d3));
         cr_assert(eq(sz, strlen(d1), 32));
@@ -213,10 +229,10 @@ Test(batch, attribution_value_format)
         a.change = CLM_ATTR_TERMINATE;
         (void)clm_batch_add_attribution(b, &kh, 1, &a);
         argv_of(b, &argc, &argv, &lens);
-        STR_EQ(argv[10], "A");
-        STR_EQ(argv[12], "2025");
-        STR_EQ(argv[13], "A0001:A:4095:1");
-        STR_EQ(argv[17], "");
-        cr_assert(eq(ptr, strstr(argv[11], "1EG4"), NULL));
+        STR_EQ(clm_batch__arg(b, 0), "A");
+        STR_EQ(clm_batch__arg(b, 2), "2025");
+        STR_EQ(clm_batch__arg(b, 3), "A0001:A:4095:1");
+        STR_EQ(clm_batch__arg(b, 7), "");
+        cr_assert(eq(ptr, strstr(clm_batch__arg(b, 1), "1EG4"), NULL));
         clm_batch_free(b);
 }

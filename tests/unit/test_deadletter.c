@@ -2,25 +2,28 @@
  * consumers/deadletter.c: the hand-encoded DeadLetter value must be what
  * Avro-C reads with schemas/dead_letter.avsc, behind Confluent framing.
  */
-#include <criterion/criterion.h>
-#include <criterion/new/assert.h>
 #include <string.h>
 
 #include <avro.h>
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
 
 #include "consumers/deadletter.h"
 #include "schemas/registry.h"
 
 static void
-read_back(const unsigned char *buf, size_t n, avro_value_t *v,
-          avro_schema_t *schema, avro_value_iface_t **iface)
+read_back(const unsigned char *buf,
+          size_t n,
+          avro_value_t *v,
+          avro_schema_t *schema,
+          avro_value_iface_t **iface)
 {
         const char *text = clm_schema_text("dead_letter");
         avro_reader_t r;
 
         cr_assert(not(eq(ptr, (void *)text, NULL)));
-        cr_assert(eq(int, avro_schema_from_json_length(text, strlen(text),
-                                                       schema),
+        cr_assert(eq(int,
+                     avro_schema_from_json_length(text, strlen(text), schema),
                      0));
         *iface = avro_generic_class_from_schema(*schema);
         cr_assert(eq(int, avro_generic_value_new(*iface, v), 0));
@@ -80,14 +83,17 @@ Test(deadletter, encodes_what_avro_reads)
         cr_assert(eq(u8, buf[0], 0));
         cr_assert(eq(u8, buf[4], CLM_DEADLETTER_SCHEMA_ID));
         read_back(buf, n, &v, &schema, &iface);
-        cr_assert(eq(str, (char *)str_field(&v, "topic"), (char *)"ffs.claims"));
+        cr_assert(
+                eq(str, (char *)str_field(&v, "topic"), (char *)"ffs.claims"));
         cr_assert(eq(i64, long_field(&v, "partition"), 3));
         cr_assert(eq(i64, long_field(&v, "offset"), 123456789012));
-        cr_assert(eq(str, (char *)str_field(&v, "reason"), (char *)"bad_count"));
+        cr_assert(
+                eq(str, (char *)str_field(&v, "reason"), (char *)"bad_count"));
         cr_assert(eq(i64, long_field(&v, "size"), 6));
-        cr_assert(eq(str, (char *)str_field(&v, "instance"), (char *)"host:42"));
-        cr_assert(eq(int, avro_value_get_by_name(&v, "schema_id", &f, NULL),
-                     0));
+        cr_assert(
+                eq(str, (char *)str_field(&v, "instance"), (char *)"host:42"));
+        cr_assert(
+                eq(int, avro_value_get_by_name(&v, "schema_id", &f, NULL), 0));
         cr_assert(eq(int, avro_value_get_discriminant(&f, &disc), 0));
         cr_assert(eq(int, disc, 1));
         cr_assert(eq(int, avro_value_get_current_branch(&f, &branch), 0));
@@ -113,8 +119,8 @@ Test(deadletter, unknown_schema_id_is_null)
         int disc = -1;
 
         read_back(buf, n, &v, &schema, &iface);
-        cr_assert(eq(int, avro_value_get_by_name(&v, "schema_id", &f, NULL),
-                     0));
+        cr_assert(
+                eq(int, avro_value_get_by_name(&v, "schema_id", &f, NULL), 0));
         cr_assert(eq(int, avro_value_get_discriminant(&f, &disc), 0));
         cr_assert(eq(int, disc, 0));
         avro_value_decref(&v);
@@ -127,7 +133,8 @@ Test(deadletter, refuses_a_small_buffer)
         struct clm_dead d = {.reason = CLM_REASON_TRUNCATED, .schema_id = -1};
         unsigned char buf[16];
 
-        cr_assert(eq(sz, clm_deadletter_encode("a-long-topic-name", 0, &d, "i",
-                                               buf, sizeof(buf)),
+        cr_assert(eq(sz,
+                     clm_deadletter_encode("a-long-topic-name", 0, &d, "i", buf,
+                                           sizeof(buf)),
                      0));
 }

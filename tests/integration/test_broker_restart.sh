@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The Kafka broker stops mid-stream and comes back (same data dir): the
+# daemon keeps polling, librdkafka reconnects, and the totals are exact.
+source "$(dirname "$0")/lib.sh"
+
+kafka_up
+redis_up
+CLAIMS=claims-$RUN_ID
+ATTR=attr-$RUN_ID
+DLQ=dlq-$RUN_ID
+topic "$CLAIMS" 4
+topic "$ATTR" 1
+topic "$DLQ" 1
+"$BUILD/claimsgen" --brokers "$BROKERS" --topic "$CLAIMS" --partitions 4 \
+        --claims 100000 --benes 10000 --acos 4 --seed 5 \
+        --out "$WORK/gen" >"$WORK/gen.log"
+SUM=$WORK/gen/summary.txt
+write_config "$WORK/claimsd.conf" "batch.size = 100" "batch.linger = 5ms"
+"$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-attribution "$WORK/gen/attribution.csv" >/dev/null
+"$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-participants "$WORK/gen/participants.csv" >/dev/null
+
+start_daemon "$WORK/claimsd.conf" "$WORK/claimsd.log"
+until [[ -n $("${RCLI[@]}" HGETALL claimsd:offset) ]]; do sleep 0.05; done
+"$SRC/tools/kafka.sh" stop >/dev/null
+log "broker stopped mid-stream"
+sleep 3
+"$SRC/tools/kafka.sh" start >/dev/null
+log "broker back"
+check "daemon survived the broker outage" kill -0 "$DAEMON_PID"
+check "all partitions applied after the broker came back" wait_applied "$SUM" 300
+"$BUILD/claimsctl" -c "$WORK/claimsd.conf" totals >"$WORK/got.tsv"
+check "totals equal the oracle after a broker restart" \
+        diff -q "$WORK/gen/expected.tsv" "$WORK/got.tsv"
+kill -TERM "$DAEMON_PID"
+rc=0
+wait "$DAEMON_PID" || rc=$?
+check "SIGTERM exits 0" test "$rc" -eq 0
+finish
