@@ -39,6 +39,25 @@ chmod 600 "$WORK/hash.secret"
 check "group-readable secret refused with 78" test "$rc" -eq 78
 check "secret error says why" grep -q "readable by group or others" "$WORK/perm.err"
 
+# claimsctl loads: good rows land hashed, a malformed row stops the load
+# with file:line, and no beneficiary id reaches a key name or value.
+printf 'mbi,aco_id,performance_year,enrollment_type,month_flags,data_sharing_excluded\n1LIFECYC0E1,A0009,2025,ESRD,4095,0\n' >"$WORK/attr.csv"
+check "load-attribution loads a row" \
+        "$BUILD/claimsctl" -c "$WORK/ok.conf" load-attribution "$WORK/attr.csv"
+check "the row is stored under a keyed hash" \
+        test "$("${RCLI[@]}" HLEN claimsd:bene:2025)" == 1
+check "no beneficiary id in Redis" \
+        bash -c "! ${RCLI[*]} --scan | grep -q 1LIFECYC0E1 && ! ${RCLI[*]} HGETALL claimsd:bene:2025 | grep -q 1LIFECYC0E1"
+printf 'mbi,aco_id,performance_year,enrollment_type,month_flags,data_sharing_excluded\n1LIFECYC0E2,A0009,2025,MARTIAN,4095,0\n' >"$WORK/bad.csv"
+rc=0
+"$BUILD/claimsctl" -c "$WORK/ok.conf" load-attribution "$WORK/bad.csv" 2>"$WORK/csv.err" || rc=$?
+check "malformed attribution row fails the load" test "$rc" -ne 0
+check "the error names file and line" grep -q "bad.csv:2: malformed row" "$WORK/csv.err"
+printf 'aco_id,performance_year,tin,npi\nA0009,2025,123456789,1234567890\n' >"$WORK/part.csv"
+rc=0
+"$BUILD/claimsctl" -c "$WORK/ok.conf" load-participants "$WORK/part.csv" 2>/dev/null || rc=$?
+check "participant row with both TIN and NPI is refused" test "$rc" -ne 0
+
 # A datagram socket standing in for systemd.
 python3 - "$WORK/notify.sock" >"$WORK/notify.out" <<'PY' &
 import socket, sys
