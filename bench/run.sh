@@ -2,14 +2,15 @@
 # claimsd throughput benchmark (not a test; see bench/README.md).
 #
 # One run, on this machine, against the local broker (tools/kafka.sh) and a
-# fresh redis-server (tools/redis.sh, AOF appendfsync everysec):
+# fresh redis-server (tools/redis.sh, AOF appendfsync everysec), with private
+# copies of the build/ binaries:
 #   1. claimsgen writes CLAIMS distinct claims to a fresh PARTITIONS-partition
 #      topic; participants and attribution are loaded with claimsctl.
 #   2. baseline: build/rawconsume reads the same topic (no decode, no Redis).
 #   3. claimsd end to end at BATCH_SIZE/BATCH_LINGER: rate from the first
 #      applied offset until every partition reaches the generator's end
-#      offset; RSS sampled every second; totals, stats and dead letters must
-#      equal the generator's oracle or the bench fails (exit 1).
+#      offset; RSS sampled every second; totals and stats must equal the
+#      generator's oracle or the bench fails (exit 1).
 #   4. baseline: redis-benchmark SET, INCR and HINCRBY (-P 100) on the same
 #      Redis, after claimsd's run (so its AOF traffic does not slow claimsd).
 #   5. claimsd at batch.size = 1 on another fresh Redis and consumer group,
@@ -18,11 +19,13 @@
 # var/bench/results-<timestamp>.txt. Exit 0 whether targets are met or not;
 # exit 1 only on a wrong answer or a broken run.
 #
-# Environment (defaults): CLAIMS (300000) PARTITIONS (4) BENES (CLAIMS/5)
-# ACOS (10) SEED (1) BATCH_SIZE (1000) BATCH_LINGER (50ms)
-# BATCH1_SECONDS (60) REDIS_BENCH_N (1000000) REDIS_APPENDONLY (yes; "no"
-# turns the main Redis's AOF off, to measure its cost) BENCH_KEEP (unset: delete the
-# work dir, topics and Redis data after a good run) CLM_BUILD_DIR (build).
+# Environment (defaults): CLAIMS (300000), PARTITIONS (4), BENES (CLAIMS/5),
+# ACOS (10), SEED (1), BATCH_SIZE (1000), BATCH_LINGER (50ms),
+# BATCH1_SECONDS (60), REDIS_BENCH_N (1000000), REDIS_APPENDONLY (yes; "no"
+# turns the main Redis's AOF off to measure its cost), BENCH_KEEP (unset:
+# delete the work dir, topics and Redis data after a good run),
+# CLM_BUILD_DIR (build), CLM_KAFKA_BOOTSTRAP (unset: tools/kafka.sh's broker,
+# started and stopped here if it is not already running).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,7 +65,6 @@ die() {
         log "bench: $*"
         exit 1
 }
-now() { date +%s.%N; }
 # calc EXPR: floating point arithmetic, printed with up to 3 decimals.
 calc() { awk "BEGIN { v = $1; if (v == int(v)) printf \"%d\n\", v; else printf \"%.3f\n\", v }"; }
 # fmt N: a rate or count rounded to an integer.
@@ -104,8 +106,19 @@ done
 for c in redis-server redis-cli redis-benchmark kcat awk; do
         command -v "$c" >/dev/null || die "'$c' not found (run tools/deps.sh)"
 done
-mkdir -p "$WORK"
+mkdir -p "$WORK/bin"
 : >"$RESULTS"
+# Run private copies: a rebuild of build/ during the run (another shell,
+# an IDE) would otherwise mix two versions of the daemon and its tools.
+for b in claimsd claimsctl claimsgen rawconsume; do cp "$BUILD/$b" "$WORK/bin/"; done
+BUILD=$WORK/bin
+result claimsd_version "$("$BUILD/claimsd" --version | awk '{ print $2 }')"
+if command -v git >/dev/null && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+        # GIT_OPTIONAL_LOCKS=0: a read-only look that never rewrites the index.
+        dirty=$(GIT_OPTIONAL_LOCKS=0 git -C "$ROOT" status --porcelain --untracked-files=no \
+                -- daemon consumers schemas tools CMakeLists.txt | wc -l)
+        result git_head "$(git -C "$ROOT" rev-parse --short HEAD)$( ((dirty == 0)) || echo "+$dirty-modified-files")"
+fi
 
 # ---- broker ------------------------------------------------------------------
 if [[ -n ${CLM_KAFKA_BOOTSTRAP:-} ]]; then
@@ -123,13 +136,18 @@ kcat -b "$BROKERS" -L -m 10 >/dev/null 2>&1 || die "Kafka broker at $BROKERS is 
 # ---- helpers -------------------------------------------------------------------
 new_redis() {
         # new_redis NAME: fresh redis-server in $WORK/NAME; sets PORT.
+        # Ports come from below the kernel's ephemeral range (32768+ here):
+        # a port held by an outgoing connection passes a connect probe but
+        # fails redis-server's bind, so a failed start is retried elsewhere.
         local dir=$WORK/$1 i
-        for ((i = 0; i < 20; i++)); do
-                PORT=$((20000 + RANDOM % 20000))
-                (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
-        done
         REDIS_DIRS+=("$dir")
-        "$REDIS" start "$dir" "$PORT" >/dev/null
+        for ((i = 0; i < 5; i++)); do
+                PORT=$((20000 + RANDOM % 12000))
+                (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && continue
+                "$REDIS" start "$dir" "$PORT" >/dev/null 2>"$WORK/redis-start.err" && return 0
+        done
+        cat "$WORK/redis-start.err" >&2
+        die "could not start redis-server in $dir"
 }
 
 write_config() {
@@ -151,18 +169,24 @@ write_config() {
 
 # applied PORT: total of the offsets applied over the claim partitions
 # (on a fresh topic the next offset is the count of messages applied), and
-# how many partitions have an offset at all.
+# how many partitions have an offset at all. It polls with HGETALL, which
+# the function never runs, so INFO commandstats tells the two apart.
 applied() {
-        local fields=() p
-        for ((p = 0; p < PARTITIONS; p++)); do fields+=("$TOPIC/$p"); done
-        redis-cli -p "$1" HMGET claimsd:offset "${fields[@]}" |
-                awk 'NF && $1 != "" { s += $1; n++ } END { printf "%d %d\n", s, n }'
+        redis-cli -p "$1" --raw HGETALL claimsd:offset |
+                awk -v t="$TOPIC/" 'NR % 2 == 1 { f = $0; next }
+                        index(f, t) == 1 { s += $0; n++ } END { printf "%d %d\n", s, n }'
 }
 
 rss_sampler() {
         # rss_sampler PID FILE: VmRSS (kB) of PID once a second until it exits.
-        local pid=$1 out=$2 v
-        while v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) && [[ -n $v ]]; do
+        # Bash builtins only, so a busy machine does not stretch the interval.
+        local pid=$1 out=$2 k v rest
+        while :; do
+                v=""
+                { while read -r k v rest; do
+                        [[ $k == VmRSS: ]] && break
+                done <"/proc/$pid/status"; } 2>/dev/null || return 0
+                [[ $k == VmRSS: && -n $v ]] || return 0
                 echo "$v" >>"$out"
                 sleep 1
         done
@@ -209,14 +233,14 @@ TOPICS_MADE=1
 "$KAFKA" topic "$TOPIC" "$PARTITIONS" topic "$ATTR" 1 topic "$DLQ" 1
 
 log "claimsgen: $CLAIMS claims, $BENES beneficiaries, $ACOS ACOs"
-t0=$(now)
+t0=$EPOCHREALTIME
 "$BUILD/claimsgen" --brokers "$BROKERS" --topic "$TOPIC" --partitions "$PARTITIONS" \
         --claims "$CLAIMS" --benes "$BENES" --acos "$ACOS" --seed "$SEED" \
         --out "$WORK/gen" >"$WORK/gen.log" 2>&1 || {
         tail -n 20 "$WORK/gen.log" >&2
         die "claimsgen failed"
 }
-t1=$(now)
+t1=$EPOCHREALTIME
 SUM=$WORK/gen/summary.txt
 MSGS=$(summary_of "$SUM" messages)
 GEN_S=$(calc "$t1 - $t0")
@@ -247,10 +271,10 @@ result redis_version "$(redis-cli -p "$MAIN_PORT" INFO server | sed -n 's/^redis
 result redis_appendfsync "$(redis-cli -p "$MAIN_PORT" CONFIG GET appendfsync | tail -n 1)"
 write_config "$WORK/main.conf" "$MAIN_PORT" "bench-$ID-main" "$BATCH_SIZE"
 "$BUILD/claimsd" --check-config -c "$WORK/main.conf" >/dev/null || die "config rejected"
-t0=$(now)
+t0=$EPOCHREALTIME
 "$BUILD/claimsctl" -c "$WORK/main.conf" load-participants "$WORK/gen/participants.csv" >/dev/null
 "$BUILD/claimsctl" -c "$WORK/main.conf" load-attribution "$WORK/gen/attribution.csv" >/dev/null
-t1=$(now)
+t1=$EPOCHREALTIME
 result load_seconds "$(calc "$t1 - $t0")"
 redis-cli -p "$MAIN_PORT" CONFIG RESETSTAT >/dev/null
 REDIS_CPU0=$(redis_cpu "$MAIN_PORT")
@@ -259,14 +283,14 @@ BROKER_CPU0=$(broker_cpu)
 ENDS=$(grep -c '^end\.' "$SUM")
 [[ $ENDS -eq $PARTITIONS ]] || die "summary has $ENDS end offsets, want $PARTITIONS"
 log "claimsd: batch.size=$BATCH_SIZE batch.linger=$BATCH_LINGER on Redis :$MAIN_PORT"
-t_start=$(now)
+t_start=$EPOCHREALTIME
 "$BUILD/claimsd" -c "$WORK/main.conf" >>"$WORK/claimsd-main.log" 2>&1 &
 DPID=$!
 PIDS+=("$DPID")
 t_first="" first_applied=0 deadline=$((SECONDS + 600))
 while :; do
         read -r got nparts < <(applied "$MAIN_PORT")
-        t=$(now)
+        t=$EPOCHREALTIME
         if [[ -z $t_first ]] && ((nparts > 0)); then
                 t_first=$t
                 first_applied=$got
@@ -306,10 +330,13 @@ BATCHES=$(redis-cli -p "$MAIN_PORT" HGET claimsd:stats batches)
 FCALL_LINE=$(redis-cli -p "$MAIN_PORT" INFO commandstats | tr -d '\r' | grep '^cmdstat_fcall:' || true)
 FCALL_CALLS=$(sed -n 's/.*calls=\([0-9]*\),usec=.*/\1/p' <<<"$FCALL_LINE")
 FCALL_USEC=$(sed -n 's/.*,usec=\([0-9]*\),.*/\1/p' <<<"$FCALL_LINE")
-# Commands the function ran (INFO commandstats counts them inside FCALL too).
+# Commands the function ran (INFO commandstats counts them inside FCALL
+# too), less FCALL itself, this script's polling and admin commands; the
+# daemon's own few HMGETs of offsets (on assignment) are in the noise.
 INNER=$(redis-cli -p "$MAIN_PORT" INFO commandstats | tr -d '\r' |
-        awk -F'[:=,]' '$1 ~ /^cmdstat_(get|set|hget|hset|hdel|hincrby|sadd|xadd)$/ {
-                sub(/^cmdstat_/, "", $1); printf "%s%s=%s", sep, $1, $3; sep = " " }')
+        awk -F'[:=,]' '/^cmdstat_/ { c = $1; sub(/^cmdstat_/, "", c)
+                if (c ~ /[|]/ || c ~ /^(fcall|hgetall|info|ping|hello|auth|select|command)$/) next
+                printf "%s%s=%s", sep, c, $3; sep = " " }')
 INNER_TOTAL=$(tr ' ' '\n' <<<"$INNER" | awk -F= '{ s += $2 } END { print s + 0 }')
 log "  first offset after $(calc "$t_first - $t_start")s (group join, startup); then $E2E_MSGS messages in ${E2E_S}s"
 
@@ -390,7 +417,7 @@ PIDS+=("$DPID")
 t_first="" first_applied=0 deadline=$((SECONDS + 120))
 while :; do
         read -r got nparts < <(applied "$B1_PORT")
-        t=$(now)
+        t=$EPOCHREALTIME
         if [[ -z $t_first ]]; then
                 if ((nparts > 0)); then
                         t_first=$t

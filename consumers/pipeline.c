@@ -817,7 +817,7 @@ clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms)
 }
 
 void
-clm_pipeline_drain(struct clm_pipeline *p, int timeout_ms)
+clm_pipeline_drain(struct clm_pipeline *p)
 {
         rd_kafka_resp_err_t err;
 
@@ -826,7 +826,6 @@ clm_pipeline_drain(struct clm_pipeline *p, int timeout_ms)
                 (void)flush_due(p, true);
                 (void)collect(p);
         }
-        (void)timeout_ms;
         err = rd_kafka_consumer_close(p->rk);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 clm_log(CLM_LOG_WARNING, "consumer close: %s",

@@ -56,10 +56,11 @@ struct clm_pipeline *clm_pipeline_new(const struct clm_config *cfg,
 int clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms);
 
 /**
- * @brief Flush every batch in hand (best effort, bounded by @p timeout_ms),
+ * @brief Flush every batch in hand and settle the round in flight (best
+ * effort, each step bounded by redis.timeout and the dead-letter flush),
  * then close the consumer (leaves the group). Call once at shutdown.
  */
-void clm_pipeline_drain(struct clm_pipeline *p, int timeout_ms);
+void clm_pipeline_drain(struct clm_pipeline *p);
 
 /** @brief Current state and a short human status line (no PHI). */
 enum clm_pipeline_state clm_pipeline_state(const struct clm_pipeline *p,

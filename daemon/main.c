@@ -237,7 +237,7 @@ main(int argc, char **argv)
         rc = run(cfg, p);
         (void)clm_notify("STOPPING=1\nSTATUS=draining");
         clm_log(CLM_LOG_NOTICE, "shutting down: draining the batch in hand");
-        clm_pipeline_drain(p, 20000);
+        clm_pipeline_drain(p);
         log_stats(p);
         clm_pipeline_free(p);
         clm_log(CLM_LOG_NOTICE, "stopped");

@@ -64,7 +64,9 @@ kafka_up() {
 topic() { "$SRC/tools/kafka.sh" topic "$1" "$2" >/dev/null; }
 
 redis_up() {
-        REDIS_PORT=${REDIS_PORT:-$((20000 + RANDOM % 20000))}
+        # Below the kernel's ephemeral range (32768-60999), so an outgoing
+        # connection can never hold our port.
+        REDIS_PORT=${REDIS_PORT:-$((20000 + RANDOM % 12000))}
         "$SRC/tools/redis.sh" start "$WORK/redis" "$REDIS_PORT" >/dev/null
         RCLI=(redis-cli -p "$REDIS_PORT")
 }
