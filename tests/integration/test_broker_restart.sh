@@ -22,6 +22,9 @@ write_config "$WORK/claimsd.conf" "batch.size = 100" "batch.linger = 5ms"
 start_daemon "$WORK/claimsd.conf" "$WORK/claimsd.log"
 until [[ -n $("${RCLI[@]}" HGETALL claimsd:offset) ]]; do sleep 0.05; done
 "$SRC/tools/kafka.sh" stop >/dev/null
+midway=yes
+applied_all "$SUM" && midway=no
+check "the broker went down mid-stream" test "$midway" == yes
 log "broker stopped mid-stream"
 sleep 3
 "$SRC/tools/kafka.sh" start >/dev/null
