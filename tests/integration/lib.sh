@@ -124,3 +124,28 @@ wait_applied() {
 
 stat_of() { "${RCLI[@]}" HGET claimsd:stats "$1"; }
 summary_of() { grep "^$2=" "$1" | cut -d= -f2; }
+
+# setup_stream PARTITIONS CLAIMSGEN_ARGS...: broker, Redis and this run's
+# topics (claims with PARTITIONS partitions, attribution, dead letters),
+# then a generated stream; sets CLAIMS ATTR DLQ SUM.
+setup_stream() {
+        local parts=$1
+        shift
+        kafka_up
+        redis_up
+        CLAIMS=claims-$RUN_ID
+        ATTR=attr-$RUN_ID
+        DLQ=dlq-$RUN_ID
+        topic "$CLAIMS" "$parts"
+        topic "$ATTR" 1
+        topic "$DLQ" 1
+        "$BUILD/claimsgen" --brokers "$BROKERS" --topic "$CLAIMS" \
+                --partitions "$parts" --out "$WORK/gen" "$@" >"$WORK/gen.log"
+        SUM=$WORK/gen/summary.txt
+}
+
+# load_roster CONFIG: the generator's attribution and participants, by CSV.
+load_roster() {
+        "$BUILD/claimsctl" -c "$1" load-attribution "$WORK/gen/attribution.csv" >/dev/null
+        "$BUILD/claimsctl" -c "$1" load-participants "$WORK/gen/participants.csv" >/dev/null
+}

@@ -3,21 +3,9 @@
 # daemon keeps polling, librdkafka reconnects, and the totals are exact.
 source "$(dirname "$0")/lib.sh"
 
-kafka_up
-redis_up
-CLAIMS=claims-$RUN_ID
-ATTR=attr-$RUN_ID
-DLQ=dlq-$RUN_ID
-topic "$CLAIMS" 4
-topic "$ATTR" 1
-topic "$DLQ" 1
-"$BUILD/claimsgen" --brokers "$BROKERS" --topic "$CLAIMS" --partitions 4 \
-        --claims 100000 --benes 10000 --acos 4 --seed 5 \
-        --out "$WORK/gen" >"$WORK/gen.log"
-SUM=$WORK/gen/summary.txt
+setup_stream 4 --claims 100000 --benes 10000 --acos 4 --seed 5
 write_config "$WORK/claimsd.conf" "batch.size = 100" "batch.linger = 5ms"
-"$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-attribution "$WORK/gen/attribution.csv" >/dev/null
-"$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-participants "$WORK/gen/participants.csv" >/dev/null
+load_roster "$WORK/claimsd.conf"
 
 start_daemon "$WORK/claimsd.conf" "$WORK/claimsd.log"
 until [[ -n $("${RCLI[@]}" HGETALL claimsd:offset) ]]; do sleep 0.05; done

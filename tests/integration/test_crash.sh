@@ -11,25 +11,10 @@ CLAIMS_N=${CLM_CRASH_CLAIMS:-120000}
 KILLS=${CLM_CRASH_KILLS:-6}
 SEED=${CLM_CRASH_SEED:-$RANDOM}
 log "seed $SEED"
-kafka_up
-redis_up
-CLAIMS=claims-$RUN_ID
-ATTR=attr-$RUN_ID
-DLQ=dlq-$RUN_ID
-topic "$CLAIMS" 4
-topic "$ATTR" 1
-topic "$DLQ" 1
-
-"$BUILD/claimsgen" --brokers "$BROKERS" --topic "$CLAIMS" --partitions 4 \
-        --claims "$CLAIMS_N" --benes 15000 --acos 6 --bad 14 --seed 7 \
-        --out "$WORK/gen" >"$WORK/gen.log"
-SUM=$WORK/gen/summary.txt
+setup_stream 4 --claims "$CLAIMS_N" --benes 15000 --acos 6 --bad 14 --seed 7
 # Small batches make a kill land mid-stream with many batches in flight.
 write_config "$WORK/claimsd.conf" "batch.size = 200" "batch.linger = 10ms"
-"$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-attribution \
-        "$WORK/gen/attribution.csv" >/dev/null
-"$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-participants \
-        "$WORK/gen/participants.csv" >/dev/null
+load_roster "$WORK/claimsd.conf"
 check "CSV attribution loaded ($(summary_of "$SUM" attribution_records) beneficiaries)" \
         test "$("${RCLI[@]}" HLEN claimsd:bene:2025)" == \
         "$(summary_of "$SUM" attribution_records)"

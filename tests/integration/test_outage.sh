@@ -5,22 +5,10 @@
 # the totals are exact.
 source "$(dirname "$0")/lib.sh"
 
-kafka_up
-redis_up
-CLAIMS=claims-$RUN_ID
-ATTR=attr-$RUN_ID
-DLQ=dlq-$RUN_ID
-topic "$CLAIMS" 4
-topic "$ATTR" 1
-topic "$DLQ" 1
-"$BUILD/claimsgen" --brokers "$BROKERS" --topic "$CLAIMS" --partitions 4 \
-        --claims 150000 --benes 15000 --acos 4 --seed 11 \
-        --out "$WORK/gen" >"$WORK/gen.log"
-SUM=$WORK/gen/summary.txt
+setup_stream 4 --claims 150000 --benes 15000 --acos 4 --seed 11
 write_config "$WORK/claimsd.conf" "redis.timeout = 1s" "batch.size = 100" \
         "batch.linger = 5ms"
-"$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-attribution "$WORK/gen/attribution.csv" >/dev/null
-"$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-participants "$WORK/gen/participants.csv" >/dev/null
+load_roster "$WORK/claimsd.conf"
 
 offsets() { "${RCLI[@]}" HGETALL claimsd:offset | paste -sd' '; }
 rss_kb() { awk '/VmRSS/{print $2}' "/proc/$DAEMON_PID/status"; }

@@ -3,21 +3,10 @@
 # prefix): totals and dead letters must still equal the oracle.
 source "$(dirname "$0")/lib.sh"
 
-kafka_up
-redis_up
-CLAIMS=claims-$RUN_ID
-ATTR=attr-$RUN_ID
-DLQ=dlq-$RUN_ID
-topic "$CLAIMS" 4
-topic "$ATTR" 1
-topic "$DLQ" 1
-"$BUILD/claimsgen" --brokers "$BROKERS" --topic "$CLAIMS" --partitions 4 \
-        --framing raw --claims 20000 --benes 4000 --acos 3 --bad 12 --seed 3 \
-        --out "$WORK/gen" >"$WORK/gen.log"
-SUM=$WORK/gen/summary.txt
+setup_stream 4 --framing raw --claims 20000 --benes 4000 --acos 3 --bad 12 \
+        --seed 3
 write_config "$WORK/claimsd.conf" "input.framing = raw"
-"$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-attribution "$WORK/gen/attribution.csv" >/dev/null
-"$BUILD/claimsctl" -c "$WORK/claimsd.conf" load-participants "$WORK/gen/participants.csv" >/dev/null
+load_roster "$WORK/claimsd.conf"
 start_daemon "$WORK/claimsd.conf" "$WORK/claimsd.log"
 check "all partitions applied" wait_applied "$SUM" 120
 kill -TERM "$DAEMON_PID"
