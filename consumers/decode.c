@@ -1240,12 +1240,14 @@ copy_str(char *dst,
          const char *name,
          struct clm_decode_error *err)
 {
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] == '\0') {
+        /* memchr and memcpy rather than a byte loop: this runs for every
+         * string of every message. s may be NULL when n is 0. */
+        if (n > 0) {
+                if (memchr(s, '\0', n) != NULL) {
                         return fail(err, CLM_REASON_DECODE,
                                     "field %s contains a NUL byte", name);
                 }
-                dst[i] = s[i];
+                memcpy(dst, s, n);
         }
         dst[n] = '\0';
         return CLM_REASON_NONE;

@@ -3,6 +3,8 @@
  * layout apply.lua expects, and that no identifier leaves in clear.
  */
 #define _GNU_SOURCE /* memmem */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -234,5 +236,70 @@ Test(batch, attribution_value_format)
         STR_EQ(clm_batch__arg(b, 3), "A0001:A:4095:1");
         STR_EQ(clm_batch__arg(b, 7), "");
         cr_assert(eq(ptr, strstr(clm_batch__arg(b, 1), "1EG4"), NULL));
+        clm_batch_free(b);
+}
+
+/*
+ * batch.c formats integers by hand; the text must stay exactly what the
+ * printf conversions in the comments produce, signs and padding included.
+ */
+Test(batch, numbers_are_formatted_like_printf)
+{
+        struct clm_batch *b = clm_batch_new();
+        int argc;
+        const char **argv;
+        const size_t *lens;
+        char want[512];
+        char nk[256];
+        char hex[CLM_KEYHASH_HEX];
+
+        claim.n_lines = 2;
+        claim.lines[0].paid_cents = -1234;
+        claim.lines[0].allowed_cents = INT64_MIN;
+        claim.lines[1].paid_cents = INT64_MAX;
+        claim.lines[1].allowed_cents = -7;
+        claim.effective_date = -42; /* "%08d" pads after the sign */
+        claim.received_ms = 86400000;
+        clm_batch_reset(b, "p:", "t/0", 0);
+        cr_assert(eq(
+                int,
+                clm_batch_add_claim(b, &kh, INT64_C(9007199254740993), &claim),
+                CLM_OK));
+        argv_of(b, &argc, &argv, &lens);
+        STR_EQ(clm_batch__arg(b, 1), "9007199254740993");
+        (void)snprintf(nk, sizeof(nk), "B|%s|%s", claim.control_number,
+                       claim.mbi);
+        clm_keyhash_hex(&kh, "claim", nk, strlen(nk), hex);
+        (void)snprintf(want, sizeof(want), "p:claim:%s", hex);
+        STR_EQ(clm_batch__arg(b, 2), want);
+        (void)snprintf(want, sizeof(want), "%08" PRId32 "%015" PRId64 "%s",
+                       claim.effective_date, claim.received_ms,
+                       clm_batch__arg(b, 3));
+        STR_EQ(clm_batch__arg(b, 5), want);
+        STR_EQ(clm_batch__arg(b, 8), "197001");
+        (void)snprintf(want, sizeof(want),
+                       "2025,03,71,%" PRId64 ",%" PRId64 ",0;"
+                       "2025,04,71,%" PRId64 ",%" PRId64 ",1",
+                       (int64_t)-1234, INT64_MIN, INT64_MAX, (int64_t)-7);
+        STR_EQ(clm_batch__arg(b, 13), want);
+        STR_EQ(clm_batch__arg(b, 15 + 3), "-1234");
+        (void)snprintf(want, sizeof(want), "%" PRId64, INT64_MIN);
+        STR_EQ(clm_batch__arg(b, 15 + 4), want);
+        STR_EQ(clm_batch__arg(b, 15 + 2), ":03:71:197001:");
+
+        /* Institutional natural key, with a date before 1970. */
+        claim.form = CLM_FORM_INSTITUTIONAL;
+        claim.claim_type = 60;
+        claim.from_date = -5;
+        strcpy(claim.billing_ccn, "123456");
+        clm_batch_reset(b, "p:", "t/0", 0);
+        (void)clm_batch_add_claim(b, &kh, 0, &claim);
+        argv_of(b, &argc, &argv, &lens);
+        (void)snprintf(nk, sizeof(nk), "A|%s|%" PRId32 "|%" PRId32 "|%s",
+                       claim.billing_ccn, claim.from_date, claim.thru_date,
+                       claim.mbi);
+        clm_keyhash_hex(&kh, "claim", nk, strlen(nk), hex);
+        (void)snprintf(want, sizeof(want), "p:claim:%s", hex);
+        STR_EQ(clm_batch__arg(b, 2), want);
         clm_batch_free(b);
 }
