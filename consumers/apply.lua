@@ -189,7 +189,7 @@ local function apply(keys, args)
             local vals = call('MGET', unpack(chunk))
             for x = 1, #chunk do
                 local v = vals[x]
-                claim_cache[chunk[x]] = v and split(v, '|') or false
+                claim_cache[chunk[x]] = v or false
             end
         end
         for year, l in pairs(benes) do
@@ -221,7 +221,10 @@ local function apply(keys, args)
     end
 
     -- Attribution of one bucket (docs/netting.md section 4).
-    local function attribute(bh, year, month, ids)
+    -- m is the claim message: its fallback ids (tin1 tin2 npi1 npi2) are
+    -- m[10..13], looked at only when the beneficiary is not assigned.
+    local fallback = {'tin:', 'tin:', 'npi:', 'npi:'}
+    local function attribute(bh, year, month, m)
         local rec = bene_year(bh, year)
         local e, reason = 'U', '~no_attribution'
         if rec then
@@ -231,9 +234,10 @@ local function apply(keys, args)
             end
             reason = '~not_assigned_month'
         end
-        for _, id in ipairs(ids) do
+        for x = 1, 4 do
+            local id = m[9 + x]
             if id ~= '' then
-                local a = participant(year, id)
+                local a = participant(year, fallback[x] .. id)
                 if a then
                     return a, e
                 end
@@ -243,10 +247,13 @@ local function apply(keys, args)
     end
 
     -- Remove the stored contributions of a version, booked in month recv.
+    -- The state is rank(55)|vh(32)|digest(32)|adj|targets|blob, so targets
+    -- start at byte 125.
     local function unbook(state, recv)
-        local targets = split(state[5], ';')
+        local sep = string.find(state, '|', 125, true)
+        local targets = split(string.sub(state, 125, sep - 1), ';')
         local i = 0
-        for item in string.gmatch(state[6], '[^;]+') do
+        for item in string.gmatch(string.sub(state, sep + 1), '[^;]+') do
             i = i + 1
             local b = split(item, ',')
             local te = split(targets[i], ':')
@@ -265,16 +272,15 @@ local function apply(keys, args)
         if kind == 'C' then
             local off, ck, vh, digest = m[2], m[3], m[4], m[5]
             local rank, adj, bh, recv = m[6], m[7], m[8], m[9]
-            local tin1, tin2, npi1, npi2 = m[10], m[11], m[12], m[13]
             local blob, nb = m[14], m[15]
-            local ids = nil
 
             local state = claim_cache[ck]
             local verdict = 'apply'
             if state then
-                if state[2] == vh then
-                    verdict = (state[3] == digest) and 'dup' or 'conflict'
-                elseif rank < state[1] then
+                if string.sub(state, 57, 88) == vh then
+                    verdict = (string.sub(state, 90, 121) == digest) and 'dup'
+                        or 'conflict'
+                elseif rank < string.sub(state, 1, 55) then
                     verdict = 'stale'
                 end
             end
@@ -289,20 +295,12 @@ local function apply(keys, args)
                 if state then
                     unbook(state, recv)
                 end
-                local targets = {}
+                local targets = ''
                 if adj ~= 'C' then
                     for b = 0, nb - 1 do
                         local k = 16 + 6 * b
                         local year = m[k]
-                        if not ids then
-                            -- Participant fallback candidates, in order;
-                            -- empty ones are skipped.
-                            ids = {tin1 ~= '' and 'tin:' .. tin1 or '',
-                                tin2 ~= '' and 'tin:' .. tin2 or '',
-                                npi1 ~= '' and 'npi:' .. npi1 or '',
-                                npi2 ~= '' and 'npi:' .. npi2 or ''}
-                        end
-                        local target, e = attribute(bh, year, m[k + 1], ids)
+                        local target, e = attribute(bh, year, m[k + 1], m)
                         local cnt = m[k + 5]
                         if cnt == 1 and string.byte(target, 1) == 126 then
                             local st = 'unattributed:' .. string.sub(target, 2)
@@ -311,14 +309,18 @@ local function apply(keys, args)
                         add(counter_key(target, year),
                             field_of(target, e, m[k + 2]), 1, m[k + 3],
                             m[k + 4], cnt)
-                        targets[b + 1] = target .. ':' .. e
+                        if b == 0 then
+                            targets = target .. ':' .. e
+                        else
+                            targets = targets .. ';' .. target .. ':' .. e
+                        end
                     end
                 else
                     cancels = cancels + 1
                     blob = ''
                 end
-                local new = {rank, vh, digest, adj, table.concat(targets, ';'),
-                    blob}
+                local new = rank .. '|' .. vh .. '|' .. digest .. '|' .. adj
+                    .. '|' .. targets .. '|' .. blob
                 claim_set[ck] = new
                 claim_cache[ck] = new
                 applied = applied + 1
@@ -347,7 +349,7 @@ local function apply(keys, args)
     local kv = {}
     for ck, st in pairs(claim_set) do
         kv[#kv + 1] = ck
-        kv[#kv + 1] = table.concat(st, '|')
+        kv[#kv + 1] = st
         if #kv >= 2000 then
             call('MSET', unpack(kv))
             kv = {}
