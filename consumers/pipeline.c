@@ -13,6 +13,7 @@
 #include "consumers/pipeline.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,8 @@ struct clm_pipeline {
         size_t n_parts;
         struct flight inflight[MAX_PARTS]; /* at most one round */
         size_t n_inflight;
+        uint64_t rounds;      /* rounds sent */
+        uint64_t stall_round; /* test hook, 0 = off */
         enum clm_pipeline_state state;
         int64_t now_ms;
         int64_t retry_at_ms;
@@ -627,6 +630,14 @@ flush_parts(struct clm_pipeline *p, struct part **parts, size_t n)
                         return CLM_ERR_NOMEM;
                 }
         }
+        p->rounds++;
+        if (p->stall_round > 0 && p->rounds == p->stall_round) {
+                /* Test hook (CLM_TEST_STOP_BEFORE_ROUND=N): freeze with
+                 * round N built but not sent, so a test can make this
+                 * process a zombie whose batch arrives after another
+                 * member took over (tests/integration/test_zombie.sh). */
+                (void)raise(SIGSTOP);
+        }
         rc = clm_sink_send(p->sink, ns, argc, argv, argvlen);
         if (rc != CLM_OK) {
                 enter_redis_down(p);
@@ -1028,6 +1039,10 @@ clm_pipeline_new(const struct clm_config *cfg, char *errstr, size_t errstr_size)
         p->batch_size = cfg->batch_size;
         p->linger_ms = cfg->batch_linger_ms;
         p->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+        if (getenv("CLM_TEST_STOP_BEFORE_ROUND") != NULL) {
+                p->stall_round = strtoull(getenv("CLM_TEST_STOP_BEFORE_ROUND"),
+                                          NULL, 10);
+        }
         clm_keyhash_init(&p->kh, cfg->hash_secret, cfg->hash_secret_len);
         p->rec = malloc(sizeof(*p->rec));
         p->dec_claims = make_decoder(
