@@ -345,21 +345,3 @@ clm_sink_apply(struct clm_sink *sink,
         }
         return clm_sink_receive(sink, n, results);
 }
-
-void *
-clm_sink_command(struct clm_sink *sink,
-                 int argc,
-                 const char **argv,
-                 const size_t *argvlen)
-{
-        redisReply *r;
-
-        if (ensure(sink) != CLM_OK) {
-                return NULL;
-        }
-        r = redisCommandArgv(sink->c, argc, argv, argvlen);
-        if (r == NULL) {
-                (void)transport_error(sink, "command");
-        }
-        return r;
-}

@@ -99,13 +99,4 @@ int clm_sink_receive(struct clm_sink *sink,
                      size_t n,
                      struct clm_apply_result *results);
 
-/**
- * @brief Run one command given as argv (for tools); reply freed by caller
- * with freeReplyObject. NULL on transport error (connection dropped).
- */
-void *clm_sink_command(struct clm_sink *sink,
-                       int argc,
-                       const char **argv,
-                       const size_t *argvlen);
-
 #endif

@@ -30,8 +30,6 @@ clm_rc_str(int rc)
                 return "CLM_ERR_RETRY";
         case CLM_ERR_FATAL:
                 return "CLM_ERR_FATAL";
-        case CLM_ERR_FENCED:
-                return "CLM_ERR_FENCED";
         default:
                 return "CLM_ERR_UNKNOWN";
         }

@@ -16,7 +16,6 @@ enum clm_rc {
         CLM_ERR_IO = -8,
         CLM_ERR_RETRY = -9,
         CLM_ERR_FATAL = -10,
-        CLM_ERR_FENCED = -11,
 };
 
 /**
