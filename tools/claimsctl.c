@@ -488,14 +488,6 @@ static int
 report(struct ctl *ctl)
 {
         struct rows rows = {0};
-
-        struct {
-                char target[40];
-                int year;
-                int64_t paid, allowed, count;
-        } sum[512];
-
-        size_t ns = 0;
         char a[32];
         char b[32];
         int rc = collect(ctl, &rows);
@@ -504,35 +496,25 @@ report(struct ctl *ctl)
                 free(rows.v);
                 return rc;
         }
-        for (size_t i = 0; i < rows.n; i++) {
-                size_t k;
-
-                for (k = 0; k < ns; k++) {
-                        if (sum[k].year == rows.v[i].year &&
-                            strcmp(sum[k].target, rows.v[i].target) == 0) {
-                                break;
-                        }
-                }
-                if (k == ns) {
-                        if (ns == 512) {
-                                continue;
-                        }
-                        memset(&sum[ns], 0, sizeof(sum[0]));
-                        (void)snprintf(sum[ns].target, sizeof(sum[0].target),
-                                       "%s", rows.v[i].target);
-                        sum[ns].year = rows.v[i].year;
-                        ns++;
-                }
-                sum[k].paid += rows.v[i].paid;
-                sum[k].allowed += rows.v[i].allowed;
-                sum[k].count += rows.v[i].count;
-        }
+        /* Sorted by target then year, so each ACO-year is one run. */
+        qsort(rows.v, rows.n, sizeof(rows.v[0]), cmp_row);
         printf("%-22s %4s %10s %18s %18s\n", "ACO", "year", "claims", "paid",
                "allowed");
-        for (size_t k = 0; k < ns; k++) {
-                printf("%-22s %4d %10" PRId64 " %18s %18s\n", sum[k].target,
-                       sum[k].year, sum[k].count, money(sum[k].paid, a),
-                       money(sum[k].allowed, b));
+        for (size_t i = 0; i < rows.n;) {
+                const struct row *first = &rows.v[i];
+                int64_t paid = 0;
+                int64_t allowed = 0;
+                int64_t count = 0;
+
+                for (; i < rows.n && rows.v[i].year == first->year &&
+                       strcmp(rows.v[i].target, first->target) == 0;
+                     i++) {
+                        paid += rows.v[i].paid;
+                        allowed += rows.v[i].allowed;
+                        count += rows.v[i].count;
+                }
+                printf("%-22s %4d %10" PRId64 " %18s %18s\n", first->target,
+                       first->year, count, money(paid, a), money(allowed, b));
         }
         free(rows.v);
         return CLM_OK;

@@ -166,7 +166,7 @@ say "  SIGTERM: claimsd drained and exited 0"
 # ---- 6. read back ------------------------------------------------------------------------
 echo
 echo "== claimsctl report (per-ACO totals read back from Redis; ~ = unattributed) =="
-"$BUILD/claimsctl" -c "$CONF" report | { IFS= read -r h && echo "$h"; LC_ALL=C sort -k1,1 -k2,2n; }
+"$BUILD/claimsctl" -c "$CONF" report
 echo
 echo "== claimsctl status =="
 "$BUILD/claimsctl" -c "$CONF" status

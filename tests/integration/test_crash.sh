@@ -13,7 +13,12 @@ SEED=${CLM_CRASH_SEED:-$RANDOM}
 log "seed $SEED"
 setup_stream 4 --claims "$CLAIMS_N" --benes 15000 --acos 6 --bad 14 --seed 7
 # Small batches make a kill land mid-stream with many batches in flight.
-write_config "$WORK/claimsd.conf" "batch.size = 200" "batch.linger = 10ms"
+# Static membership (group.instance.id) lets each restart take the dead
+# process's partitions back at once, as a systemd restart would.
+write_config "$WORK/claimsd.conf" "batch.size = 200" "batch.linger = 10ms" \
+        "kafka.group.instance.id = crash-a"
+sed 's/^kafka.group.instance.id = .*/kafka.group.instance.id = crash-b/' \
+        "$WORK/claimsd.conf" >"$WORK/claimsd-b.conf"
 load_roster "$WORK/claimsd.conf"
 check "CSV attribution loaded ($(summary_of "$SUM" attribution_records) beneficiaries)" \
         test "$("${RCLI[@]}" HLEN claimsd:bene:2025)" == \
@@ -67,7 +72,7 @@ sleep 2
 log "redis restarted under a running daemon at $(progress)/$total"
 
 # A second member joins (rebalance), then leaves with SIGTERM (rebalance).
-start_daemon "$WORK/claimsd.conf" "$WORK/claimsd-2.log"
+start_daemon "$WORK/claimsd-b.conf" "$WORK/claimsd-2.log"
 SECOND=$DAEMON_PID
 sleep 3
 kill -TERM "$SECOND"
