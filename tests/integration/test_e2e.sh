@@ -48,7 +48,10 @@ check "one attribution entry per attributed beneficiary" test \
 "$BUILD/claimsctl" -c "$WORK/attr.conf" load-participants \
         "$WORK/gen/participants.csv" >/dev/null
 
-# Phase 2: the claims.
+# Phase 2: the claims. Every command goes to SLOWLOG, so the PHI scan below
+# also covers what Redis would show an operator about our calls.
+"${RCLI[@]}" CONFIG SET slowlog-log-slower-than 0 >/dev/null
+"${RCLI[@]}" CONFIG SET slowlog-max-len 100000 >/dev/null
 write_config "$WORK/claimsd.conf"
 t0=$(date +%s.%N)
 start_daemon "$WORK/claimsd.conf" "$WORK/claimsd.log"
@@ -87,6 +90,16 @@ check "no canary id in logs" \
         bash -c "! grep -q -e 1CANARY0MB1 -e CANARYCLAIM0001 $WORK/claimsd*.log"
 check "no canary id in Redis key names" \
         bash -c "! ${RCLI[*]} --scan | grep -q -e CANARY"
+"${RCLI[@]}" CONFIG SET slowlog-log-slower-than 10000 >/dev/null
+check "SLOWLOG recorded our calls (the scan below sees them)" \
+        bash -c "${RCLI[*]} --raw SLOWLOG GET 100000 | grep -aq claimsd_apply"
+check "no canary id in SLOWLOG" \
+        bash -c "! ${RCLI[*]} --raw SLOWLOG GET 100000 | grep -aq CANARY"
+# The AOF holds every write with its full arguments: keys, fields, values.
+check "AOF is non-empty (the scan below is real)" \
+        bash -c "cat $WORK/redis/appendonlydir/* | grep -aq claimsd:stats"
+check "no canary id anywhere Redis persisted (AOF)" \
+        bash -c "! cat $WORK/redis/appendonlydir/* | grep -aq CANARY"
 check "no canary id in the dead-letter topic" \
         bash -c "! kcat -C -b $BROKERS -t $DLQ -e -q | grep -aq CANARY"
 
