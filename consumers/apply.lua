@@ -31,8 +31,8 @@
 -- 'rank|version_h|digest|adj|targets|blob' where targets lists, per bucket,
 -- 'ACO:E' or '~reason:E'.
 --
--- Returns {1, to, applied, duplicate, stale, dead_letter, conflict
--- offsets...} on success or {0, stored_offset} when the fence rejects the
+-- Returns {1, to, applied, duplicate, stale, dead_letter, unattributed,
+-- conflict offsets...} on success or {0, stored_offset} when the fence rejects the
 -- batch. Conflicts are found here (they need the stored version), so the
 -- caller produces their dead-letter records after the call.
 --
@@ -413,7 +413,13 @@ local function apply(keys, args)
         end
     end
     call('HSET', keys[1], tp, to)
-    local reply = {1, tonumber(to), applied, dup, stale, #dlq}
+    local unattributed = 0
+    for field, v in pairs(stats) do
+        if string.sub(field, 1, 13) == 'unattributed:' then
+            unattributed = unattributed + v
+        end
+    end
+    local reply = {1, tonumber(to), applied, dup, stale, #dlq, unattributed}
     for _, d in ipairs(dlq) do
         if d[2] == 'version_conflict' then
             reply[#reply + 1] = d[1]

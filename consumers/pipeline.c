@@ -541,6 +541,7 @@ collect(struct clm_pipeline *p)
                         p->stats.duplicate += (uint64_t)res[i].duplicate;
                         p->stats.stale += (uint64_t)res[i].stale;
                         p->stats.dead_letter += (uint64_t)res[i].dead_letter;
+                        p->stats.unattributed += (uint64_t)res[i].unattributed;
                         rd_kafka_topic_partition_list_add(store, pt->topic,
                                                           pt->partition)
                                 ->offset = res[i].offset;

@@ -30,6 +30,7 @@ struct clm_pipeline_stats {
         uint64_t duplicate;
         uint64_t stale;
         uint64_t dead_letter;
+        uint64_t unattributed; /* applied versions no ACO could be found for */
         uint64_t batches;
         uint64_t fenced; /* batches the offset fence rejected */
         uint64_t redis_errors;

@@ -258,7 +258,8 @@ parse_result(struct clm_sink *sink,
         res->duplicate = elem_int(r, 3);
         res->stale = elem_int(r, 4);
         res->dead_letter = elem_int(r, 5);
-        for (size_t i = 6; i < r->elements; i++) {
+        res->unattributed = elem_int(r, 6);
+        for (size_t i = 7; i < r->elements; i++) {
                 if (res->n_conflicts < 16) {
                         res->conflicts[res->n_conflicts++] = elem_int(r, i);
                 }

@@ -30,6 +30,7 @@ struct clm_apply_result {
         bool applied;   /* false: the fence rejected the batch */
         int64_t offset; /* next offset stored in Redis after the call */
         int64_t claims, duplicate, stale, dead_letter;
+        int64_t unattributed;  /* claim versions counted unattributed */
         size_t n_conflicts;    /* version conflicts found by the function */
         int64_t conflicts[16]; /* their offsets (the first 16) */
 };

@@ -62,19 +62,21 @@ check_schemas(const struct clm_config *cfg)
         return CLM_OK;
 }
 
+/* Counts only (no PHI): periodic at info, the final one at notice. */
 static void
-log_stats(struct clm_pipeline *p)
+log_stats(struct clm_pipeline *p, int level)
 {
         struct clm_pipeline_stats s;
 
         clm_pipeline_stats(p, &s);
-        clm_log(CLM_LOG_INFO,
+        clm_log(level,
                 "stats: messages=%" PRIu64 " claims=%" PRIu64
                 " duplicate=%" PRIu64 " stale=%" PRIu64 " dead_letter=%" PRIu64
-                " batches=%" PRIu64 " fenced=%" PRIu64 " redis_errors=%" PRIu64
-                " partitions=%zu",
+                " unattributed=%" PRIu64 " batches=%" PRIu64 " fenced=%" PRIu64
+                " redis_errors=%" PRIu64 " partitions=%zu",
                 s.messages, s.claims, s.duplicate, s.stale, s.dead_letter,
-                s.batches, s.fenced, s.redis_errors, s.assigned);
+                s.unattributed, s.batches, s.fenced, s.redis_errors,
+                s.assigned);
 }
 
 static void
@@ -138,7 +140,7 @@ run(struct clm_config *cfg, struct clm_pipeline *p)
                 }
                 if (clm_signals_take_stats() ||
                     now - last_stats >= STATS_EVERY_MS) {
-                        log_stats(p);
+                        log_stats(p, CLM_LOG_INFO);
                         last_stats = now;
                 }
         }
@@ -238,7 +240,7 @@ main(int argc, char **argv)
         (void)clm_notify("STOPPING=1\nSTATUS=draining");
         clm_log(CLM_LOG_NOTICE, "shutting down: draining the batch in hand");
         clm_pipeline_drain(p);
-        log_stats(p);
+        log_stats(p, CLM_LOG_NOTICE);
         clm_pipeline_free(p);
         clm_log(CLM_LOG_NOTICE, "stopped");
         clm_config_free(cfg);

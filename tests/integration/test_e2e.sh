@@ -73,6 +73,11 @@ for s in claims duplicate stale cancel dead_letter markers \
                 test "$(stat_of "$s")" == "$(summary_of "$SUM" "stats.$s")"
 done
 
+unattr=$(($(summary_of "$SUM" stats.unattributed:no_attribution) + \
+        $(summary_of "$SUM" stats.unattributed:not_assigned_month)))
+check "final log line counts $unattr unattributed claim versions (no ids)" \
+        grep -q "stats: .* unattributed=$unattr " "$WORK/claimsd.log"
+
 # Dead letters: Redis stream (exact) and the Kafka topic (exact on a clean run).
 "${RCLI[@]}" --raw XRANGE claimsd:dlq - + |
         awk 'NR%7==3{tp=$0} NR%7==5{off=$0} NR%7==0{print tp "/" off "\t" $0}' |
