@@ -22,6 +22,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "clm_version.h"
 #include "consumers/batch.h"
 #include "consumers/deadletter.h"
 #include "consumers/decode.h"
@@ -31,9 +32,11 @@
 #include "daemon/rc.h"
 #include "schemas/registry.h"
 
-#define MAX_PARTS      1024
-#define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 30000
+#define MAX_PARTS       1024
+#define BACKOFF_MIN_MS  250
+#define BACKOFF_MAX_MS  30000
+#define HEARTBEAT_MS    5000 /* instance hash refresh */
+#define HEARTBEAT_TTL_S 30   /* a dead instance's hash expires */
 
 struct part {
         char topic[128];
@@ -69,6 +72,7 @@ struct clm_pipeline {
         struct flight inflight[MAX_PARTS]; /* at most one round */
         size_t n_inflight;
         uint64_t rounds;      /* rounds sent */
+        int64_t heartbeat_ms; /* last instance hash write */
         uint64_t stall_round; /* test hook, 0 = off */
         enum clm_pipeline_state state;
         int64_t now_ms;
@@ -769,6 +773,50 @@ flush_due(struct clm_pipeline *p, bool idle)
         return flush_parts(p, due, n);
 }
 
+/*
+ * The instance hash (docs/redis-keys.md): who is running, in what state,
+ * on how many partitions, with what totals. Counts and names only. Settles
+ * the round in flight first, since the heartbeat shares the connection.
+ */
+static void
+heartbeat(struct clm_pipeline *p)
+{
+        char key[256];
+        char parts[24];
+        char claims[24];
+        char dead[24];
+        char batches[24];
+        char fenced[24];
+        const char *fields[] = {"state",      "status", "version",
+                                "partitions", "claims", "dead_letter",
+                                "batches",    "fenced"};
+        const char *values[8];
+
+        p->heartbeat_ms = p->now_ms;
+        if (collect(p) != CLM_OK || p->state == CLM_PIPE_REDIS_DOWN) {
+                return;
+        }
+        (void)snprintf(key, sizeof(key), "%sinstance:%s", p->cfg->redis_prefix,
+                       p->cfg->instance ? p->cfg->instance : "claimsd");
+        (void)snprintf(parts, sizeof(parts), "%zu", p->n_parts);
+        (void)snprintf(claims, sizeof(claims), "%" PRIu64, p->stats.claims);
+        (void)snprintf(dead, sizeof(dead), "%" PRIu64, p->stats.dead_letter);
+        (void)snprintf(batches, sizeof(batches), "%" PRIu64, p->stats.batches);
+        (void)snprintf(fenced, sizeof(fenced), "%" PRIu64, p->stats.fenced);
+        values[0] = p->state == CLM_PIPE_DRAINING ? "draining" : "running";
+        values[1] = p->status;
+        values[2] = CLM_VERSION;
+        values[3] = parts;
+        values[4] = claims;
+        values[5] = dead;
+        values[6] = batches;
+        values[7] = fenced;
+        if (clm_sink_heartbeat(p->sink, key, 8, fields, values,
+                               HEARTBEAT_TTL_S) != CLM_OK) {
+                enter_redis_down(p);
+        }
+}
+
 int
 clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms)
 {
@@ -820,6 +868,10 @@ clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms)
                          * next batch, so offsets advance promptly. */
                         (void)collect(p);
                 }
+        }
+        if (p->state != CLM_PIPE_REDIS_DOWN &&
+            now_ms - p->heartbeat_ms >= HEARTBEAT_MS) {
+                heartbeat(p);
         }
         if (p->fatal) {
                 set_status(p, CLM_PIPE_FAILED, "failed");

@@ -346,3 +346,55 @@ clm_sink_apply(struct clm_sink *sink,
         }
         return clm_sink_receive(sink, n, results);
 }
+
+int
+clm_sink_heartbeat(struct clm_sink *sink,
+                   const char *key,
+                   size_t n,
+                   const char *const *fields,
+                   const char *const *values,
+                   int ttl_s)
+{
+        const char *argv[2 + 2 * 16];
+        char ttl[16];
+        const char *multi[1] = {"MULTI"};
+        const char *exec[1] = {"EXEC"};
+        const char *expire[3] = {"EXPIRE", key, ttl};
+        int rc = ensure(sink);
+
+        if (rc != CLM_OK) {
+                return rc;
+        }
+        if (n > 16) {
+                n = 16;
+        }
+        argv[0] = "HSET";
+        argv[1] = key;
+        for (size_t i = 0; i < n; i++) {
+                argv[2 + 2 * i] = fields[i];
+                argv[3 + 2 * i] = values[i];
+        }
+        (void)snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+        if (redisAppendCommandArgv(sink->c, 1, multi, NULL) != REDIS_OK ||
+            redisAppendCommandArgv(sink->c, (int)(2 + 2 * n), argv, NULL) !=
+                    REDIS_OK ||
+            redisAppendCommandArgv(sink->c, 3, expire, NULL) != REDIS_OK ||
+            redisAppendCommandArgv(sink->c, 1, exec, NULL) != REDIS_OK) {
+                return transport_error(sink, "heartbeat");
+        }
+        for (int i = 0; i < 4; i++) {
+                void *reply = NULL;
+
+                if (redisGetReply(sink->c, &reply) != REDIS_OK ||
+                    reply == NULL) {
+                        return transport_error(sink, "heartbeat");
+                }
+                if (((redisReply *)reply)->type == REDIS_REPLY_ERROR) {
+                        clm_errf(sink->errstr, sizeof(sink->errstr),
+                                 "heartbeat: %s", ((redisReply *)reply)->str);
+                        rc = CLM_ERR_RETRY;
+                }
+                freeReplyObject(reply);
+        }
+        return rc;
+}

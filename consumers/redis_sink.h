@@ -100,4 +100,17 @@ int clm_sink_receive(struct clm_sink *sink,
                      size_t n,
                      struct clm_apply_result *results);
 
+/**
+ * @brief Write @p n field/value pairs into hash @p key and give it a TTL of
+ * @p ttl_s seconds, in one MULTI/EXEC round trip. Only call with no round
+ * in flight (replies would interleave).
+ * @returns CLM_OK or CLM_ERR_RETRY
+ */
+int clm_sink_heartbeat(struct clm_sink *sink,
+                       const char *key,
+                       size_t n,
+                       const char *const *fields,
+                       const char *const *values,
+                       int ttl_s);
+
 #endif

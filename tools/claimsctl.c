@@ -526,11 +526,13 @@ print_hash(struct ctl *ctl, const char *title, const char *name)
         redisReply *r = redisCommand(ctl->c, "HGETALL %s%s",
                                      ctl->cfg->redis_prefix, name);
 
-        printf("%s:\n", title);
+        if (title != NULL) {
+                printf("%s:\n", title);
+        }
         if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
                 for (size_t i = 0; i + 1 < r->elements; i += 2) {
-                        printf("  %-40s %s\n", r->element[i]->str,
-                               r->element[i + 1]->str);
+                        printf("  %s%-40s %s\n", title ? "" : "  ",
+                               r->element[i]->str, r->element[i + 1]->str);
                 }
         }
         if (r != NULL) {
@@ -538,9 +540,43 @@ print_hash(struct ctl *ctl, const char *title, const char *name)
         }
 }
 
+/* Every live instance hash (they expire 30 s after their last heartbeat). */
+static void
+print_instances(struct ctl *ctl)
+{
+        char cursor[32] = "0";
+        size_t plen = strlen(ctl->cfg->redis_prefix);
+
+        printf("instances (heartbeat every 5 s, gone 30 s after the last):\n");
+        do {
+                redisReply *r = redisCommand(ctl->c,
+                                             "SCAN %s MATCH %sinstance:* "
+                                             "COUNT 1000",
+                                             cursor, ctl->cfg->redis_prefix);
+
+                if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+                    r->elements != 2) {
+                        if (r != NULL) {
+                                freeReplyObject(r);
+                        }
+                        return;
+                }
+                (void)snprintf(cursor, sizeof(cursor), "%s",
+                               r->element[0]->str);
+                for (size_t i = 0; i < r->element[1]->elements; i++) {
+                        const char *k = r->element[1]->element[i]->str;
+
+                        printf("  %s\n", k + plen + strlen("instance:"));
+                        print_hash(ctl, NULL, k + plen);
+                }
+                freeReplyObject(r);
+        } while (strcmp(cursor, "0") != 0);
+}
+
 static int
 status(struct ctl *ctl)
 {
+        print_instances(ctl);
         print_hash(ctl, "offsets (next offset to apply)", "offset");
         print_hash(ctl, "watermarks (received time, epoch ms)", "watermark");
         print_hash(ctl, "outcomes", "stats");

@@ -81,6 +81,17 @@ DAEMON_PID=$!
 DAEMON_PIDS+=("$DAEMON_PID")
 for _ in $(seq 200); do grep -q "READY=1" "$WORK/notify.out" && break; sleep 0.1; done
 check "READY=1 sent once running" grep -q "READY=1" "$WORK/notify.out"
+for _ in $(seq 50); do
+        ikey=$("${RCLI[@]}" --scan --pattern 'claimsd:instance:*' | head -1)
+        [[ -n $ikey ]] && break
+        sleep 0.1
+done
+check "instance hash says running" \
+        test "$("${RCLI[@]}" HGET "${ikey:-none}" state)" == running
+check "instance hash expires (TTL set)" \
+        test "$("${RCLI[@]}" TTL "${ikey:-none}")" -gt 0
+check "claimsctl status lists the instance" \
+        bash -c "'$BUILD/claimsctl' -c '$WORK/ok.conf' status | grep -q 'partitions'"
 sleep 1.5
 check "WATCHDOG=1 sent while the loop makes progress" grep -q "WATCHDOG=1" "$WORK/notify.out"
 
