@@ -61,7 +61,7 @@ kill -TERM "$DAEMON_PID"
 rc=0
 wait "$DAEMON_PID" || rc=$?
 check "SIGTERM drains and exits 0" test "$rc" -eq 0
-log "applied $(summary_of "$SUM" messages) messages in $(echo "$t1 - $t0" | bc) s (includes group join)"
+log "applied $(summary_of "$SUM" messages) messages in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s (includes group join)"
 
 "$BUILD/claimsctl" -c "$WORK/claimsd.conf" totals >"$WORK/got.tsv"
 check "Redis totals equal the oracle to the cent ($(wc -l <"$WORK/gen/expected.tsv") rows)" \
