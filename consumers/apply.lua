@@ -54,6 +54,16 @@ local function split(s, sep)
     end
 end
 
+-- t[k], created empty on first use (the nested caches below).
+local function child(t, k)
+    local v = t[k]
+    if not v then
+        v = {}
+        t[k] = v
+    end
+    return v
+end
+
 local function apply(keys, args)
     local prefix, tp = args[1], args[2]
     local from, to = args[3], args[4]
@@ -79,11 +89,7 @@ local function apply(keys, args)
     local applied, dup, stale, cancels, markers = 0, 0, 0, 0, 0
 
     local function counter_key(target, year)
-        local t = keycache[target]
-        if not t then
-            t = {}
-            keycache[target] = t
-        end
+        local t = child(keycache, target)
         local k = t[year]
         if not k then
             if string.byte(target, 1) == 126 then -- '~'
@@ -98,11 +104,7 @@ local function apply(keys, args)
     end
 
     local function add(key, field, sign, p, a, c)
-        local t = incr[key]
-        if not t then
-            t = {}
-            incr[key] = t
-        end
+        local t = child(incr, key)
         local v = t[field]
         if not v then
             t[field] = {sign * p, sign * a, sign * c}
@@ -137,11 +139,7 @@ local function apply(keys, args)
     end
 
     local function bene_year(bh, year)
-        local t = bene_cache[year]
-        if not t then
-            t = {}
-            bene_cache[year] = t
-        end
+        local t = child(bene_cache, year)
         local v = t[bh]
         if v == nil then
             v = parse_attr(call('HGET', prefix .. 'bene:' .. year, bh))
@@ -172,11 +170,7 @@ local function apply(keys, args)
                     local sk = year .. bh
                     if not seen_b[sk] then
                         seen_b[sk] = true
-                        local l = benes[year]
-                        if not l then
-                            l = {}
-                            benes[year] = l
-                        end
+                        local l = child(benes, year)
                         l[#l + 1] = bh
                     end
                 end
@@ -193,11 +187,7 @@ local function apply(keys, args)
             end
         end
         for year, l in pairs(benes) do
-            local t = bene_cache[year]
-            if not t then
-                t = {}
-                bene_cache[year] = t
-            end
+            local t = child(bene_cache, year)
             local key = prefix .. 'bene:' .. year
             for c = 1, #l, 1000 do
                 local chunk = {unpack(l, c, math.min(c + 999, #l))}
@@ -332,11 +322,7 @@ local function apply(keys, args)
         elseif kind == 'A' then
             local bh, year, value = m[2], m[3], m[4]
             attr[#attr + 1] = {bh, year, value}
-            local t = bene_cache[year]
-            if not t then
-                t = {}
-                bene_cache[year] = t
-            end
+            local t = child(bene_cache, year)
             local v = parse_attr(value ~= '' and value or nil)
             if v then
                 acos[v[1]] = true

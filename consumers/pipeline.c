@@ -198,17 +198,18 @@ assigned_list(struct clm_pipeline *p)
 }
 
 /*
- * Redis failed with an unknown outcome: drop every batch in hand (they will
- * be fetched again), pause all partitions so memory stays bounded while we
- * keep polling (no max.poll.interval eviction), and schedule a reconnect.
+ * A dependency (@p what: Redis or the dead-letter topic) failed with an
+ * unknown outcome: drop every batch in hand (they will be fetched again),
+ * pause all partitions so memory stays bounded while we keep polling (no
+ * max.poll.interval eviction), and schedule a reconnect and resync.
  */
 static void
-enter_paused(struct clm_pipeline *p, const char *why)
+enter_paused(struct clm_pipeline *p, const char *what, const char *why)
 {
         rd_kafka_topic_partition_list_t *l;
         int wait_ms = next_backoff(p);
 
-        p->stats.redis_errors++;
+        p->stats.pauses++;
         if (p->state != CLM_PIPE_REDIS_DOWN) {
                 clm_log(CLM_LOG_WARNING, "%s; pausing %zu partitions", why,
                         p->n_parts);
@@ -223,10 +224,8 @@ enter_paused(struct clm_pipeline *p, const char *why)
         }
         rd_kafka_topic_partition_list_destroy(l);
         p->retry_at_ms = p->now_ms + wait_ms;
-        set_status(p, CLM_PIPE_REDIS_DOWN, "%s, retrying in %ds",
-                   why[0] == 'd' ? "dead-letter topic unavailable"
-                                 : "redis unavailable",
-                   (wait_ms + 999) / 1000);
+        set_status(p, CLM_PIPE_REDIS_DOWN, "%s unavailable, retrying in %ds",
+                   what, (wait_ms + 999) / 1000);
 }
 
 static void
@@ -236,7 +235,7 @@ enter_redis_down(struct clm_pipeline *p)
 
         (void)snprintf(why, sizeof(why), "redis unavailable (%s)",
                        clm_sink_errstr(p->sink));
-        enter_paused(p, why);
+        enter_paused(p, "redis", why);
 }
 
 /*
@@ -296,7 +295,7 @@ try_reconnect(struct clm_pipeline *p)
                 enter_redis_down(p);
                 return;
         }
-        clm_log(CLM_LOG_NOTICE, "redis available again; resumed %zu partitions",
+        clm_log(CLM_LOG_NOTICE, "resumed %zu partitions from redis offsets",
                 p->n_parts);
         p->backoff_ms = 0;
         set_status(p, CLM_PIPE_RUNNING, "running");
@@ -619,14 +618,16 @@ flush_parts(struct clm_pipeline *p, struct part **parts, size_t n)
                         if (clm_deadletter_produce(p->dlq, pt->topic,
                                                    pt->partition,
                                                    &pt->dead[k]) != CLM_OK) {
-                                enter_paused(p, "dead-letter produce failed");
+                                enter_paused(p, "dead-letter topic",
+                                             "dead-letter produce failed");
                                 return CLM_ERR_RETRY;
                         }
                         any_dead = true;
                 }
         }
         if (any_dead && clm_deadletter_flush(p->dlq, 10000) != CLM_OK) {
-                enter_paused(p, "dead-letter topic not acknowledged");
+                enter_paused(p, "dead-letter topic",
+                             "dead-letter topic not acknowledged");
                 return CLM_ERR_RETRY;
         }
         for (size_t i = 0; i < ns; i++) {

@@ -33,7 +33,7 @@ struct clm_pipeline_stats {
         uint64_t unattributed; /* applied versions no ACO could be found for */
         uint64_t batches;
         uint64_t fenced; /* batches the offset fence rejected */
-        uint64_t redis_errors;
+        uint64_t pauses; /* Redis or dead-letter topic outages */
         size_t assigned; /* partitions currently assigned */
 };
 

@@ -73,10 +73,9 @@ log_stats(struct clm_pipeline *p, int level)
                 "stats: messages=%" PRIu64 " claims=%" PRIu64
                 " duplicate=%" PRIu64 " stale=%" PRIu64 " dead_letter=%" PRIu64
                 " unattributed=%" PRIu64 " batches=%" PRIu64 " fenced=%" PRIu64
-                " redis_errors=%" PRIu64 " partitions=%zu",
+                " pauses=%" PRIu64 " partitions=%zu",
                 s.messages, s.claims, s.duplicate, s.stale, s.dead_letter,
-                s.unattributed, s.batches, s.fenced, s.redis_errors,
-                s.assigned);
+                s.unattributed, s.batches, s.fenced, s.pauses, s.assigned);
 }
 
 static void

@@ -125,20 +125,25 @@ wait_applied() {
 stat_of() { "${RCLI[@]}" HGET claimsd:stats "$1"; }
 summary_of() { grep "^$2=" "$1" | cut -d= -f2; }
 
-# setup_stream PARTITIONS CLAIMSGEN_ARGS...: broker, Redis and this run's
-# topics (claims with PARTITIONS partitions, attribution, dead letters),
-# then a generated stream; sets CLAIMS ATTR DLQ SUM.
-setup_stream() {
-        local parts=$1
-        shift
+# setup_topics CLAIM_PARTITIONS [ATTR_PARTITIONS]: broker, Redis and this
+# run's topics (claims, attribution, dead letters); sets CLAIMS ATTR DLQ.
+setup_topics() {
         kafka_up
         redis_up
         CLAIMS=claims-$RUN_ID
         ATTR=attr-$RUN_ID
         DLQ=dlq-$RUN_ID
-        topic "$CLAIMS" "$parts"
-        topic "$ATTR" 1
+        topic "$CLAIMS" "$1"
+        topic "$ATTR" "${2:-1}"
         topic "$DLQ" 1
+}
+
+# setup_stream PARTITIONS CLAIMSGEN_ARGS...: setup_topics, then a generated
+# stream; sets SUM too.
+setup_stream() {
+        local parts=$1
+        shift
+        setup_topics "$parts"
         "$BUILD/claimsgen" --brokers "$BROKERS" --topic "$CLAIMS" \
                 --partitions "$parts" --out "$WORK/gen" "$@" >"$WORK/gen.log"
         SUM=$WORK/gen/summary.txt
@@ -148,4 +153,18 @@ setup_stream() {
 load_roster() {
         "$BUILD/claimsctl" -c "$1" load-attribution "$WORK/gen/attribution.csv" >/dev/null
         "$BUILD/claimsctl" -c "$1" load-participants "$WORK/gen/participants.csv" >/dev/null
+}
+
+# totals_match CONFIG: Redis totals (claimsctl) equal the generator's oracle.
+totals_match() {
+        "$BUILD/claimsctl" -c "$1" totals >"$WORK/got.tsv" &&
+                diff -u "$WORK/gen/expected.tsv" "$WORK/got.tsv"
+}
+
+# dlq_stream: the Redis dead-letter stream as "topic/partition/offset\treason",
+# byte-sorted like the generator's dlq.tsv.
+dlq_stream() {
+        "${RCLI[@]}" --raw XRANGE claimsd:dlq - + |
+                awk 'NR%7==3{tp=$0} NR%7==5{off=$0} NR%7==0{print tp "/" off "\t" $0}' |
+                LC_ALL=C sort
 }

@@ -5,14 +5,7 @@
 # of reloadable settings, and SIGTERM exiting 0.
 source "$(dirname "$0")/lib.sh"
 
-kafka_up
-redis_up
-CLAIMS=claims-$RUN_ID
-ATTR=attr-$RUN_ID
-DLQ=dlq-$RUN_ID
-topic "$CLAIMS" 2
-topic "$ATTR" 1
-topic "$DLQ" 1
+setup_topics 2
 write_config "$WORK/ok.conf"
 
 check "--version prints the version" \
