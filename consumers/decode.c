@@ -121,6 +121,7 @@ enum claim_field {
         CF_TIN,
         CF_NPI,
         CF_PDX,
+        CF_DISCHARGE,
         CF_DX,
         CF_LINES,
         CF__COUNT
@@ -149,6 +150,8 @@ enum attr_field {
         AF_EXCLUDED,
         AF_CHANGE,
         AF_AS_OF,
+        AF_BIRTH,
+        AF_SEX,
         AF__COUNT
 };
 
@@ -213,6 +216,7 @@ static const struct mfield claim_model[CF__COUNT] = {
         [CF_TIN] = {"billing_tin", M_STRING, false, NULL},
         [CF_NPI] = {"billing_npi", M_STRING, false, NULL},
         [CF_PDX] = {"principal_dx", M_STRING, false, NULL},
+        [CF_DISCHARGE] = {"discharge_status", M_STRING, false, NULL},
         [CF_DX] = {"diagnoses", M_STR_ARRAY, false, NULL},
         [CF_LINES] = {"lines", M_REC_ARRAY, false, NULL},
 };
@@ -241,6 +245,8 @@ static const struct mfield attr_model[AF__COUNT] = {
         [AF_EXCLUDED] = {"data_sharing_excluded", M_BOOL, false, NULL},
         [AF_CHANGE] = {"change", M_ENUM, false, change_syms},
         [AF_AS_OF] = {"as_of", M_INT, true, NULL},
+        [AF_BIRTH] = {"birth_date", M_INT, false, NULL},
+        [AF_SEX] = {"sex", M_STRING, false, NULL},
 };
 
 struct mkind {
@@ -1415,6 +1421,39 @@ bad_amount(const char *name, struct clm_decode_error *err)
                     "field %s beyond the amount limit", name);
 }
 
+/* Nobody alive was born before this; earlier is a data error. */
+#define MIN_BIRTH_YEAR 1880
+
+static bool
+valid_birth(const struct clm_decoder *dec, int32_t days)
+{
+        int y, mo, d;
+
+        if (days < clm_date_days(MIN_BIRTH_YEAR, 1, 1)) {
+                return false;
+        }
+        clm_date_civil(days, &y, &mo, &d);
+        return y <= dec->limits.max_service_year;
+}
+
+/*
+ * Sex as the measures need it: 'F', 'M', or 0 (unknown). CCLF8 codes it
+ * 1 = male, 2 = female, 0 = unknown; other values are unknown rather than
+ * bad input, so the claims still count and only sex-conditioned measures
+ * leave the beneficiary out.
+ */
+static char
+sex_code(const char *s)
+{
+        if (strcmp(s, "F") == 0 || strcmp(s, "f") == 0 || strcmp(s, "2") == 0) {
+                return 'F';
+        }
+        if (strcmp(s, "M") == 0 || strcmp(s, "m") == 0 || strcmp(s, "1") == 0) {
+                return 'M';
+        }
+        return 0;
+}
+
 /* Map the fields of one ClaimLine. */
 static enum clm_reason
 map_line(const struct writer *w,
@@ -1592,7 +1631,10 @@ map_claim_header(const struct writer *w,
             (r = get_str(&f[CF_NPI], &m[CF_NPI], rec, c->billing_npi,
                          sizeof(c->billing_npi), err)) != CLM_REASON_NONE ||
             (r = get_str(&f[CF_PDX], &m[CF_PDX], rec, c->principal_dx,
-                         sizeof(c->principal_dx), err)) != CLM_REASON_NONE) {
+                         sizeof(c->principal_dx), err)) != CLM_REASON_NONE ||
+            (r = get_str(&f[CF_DISCHARGE], &m[CF_DISCHARGE], rec,
+                         c->discharge_status, sizeof(c->discharge_status),
+                         err)) != CLM_REASON_NONE) {
                 return r;
         }
         c->form = (enum clm_claim_form)form;
@@ -1745,6 +1787,8 @@ map_attribution(const struct clm_decoder *dec,
         int enrollment = CLM_ENR_UNKNOWN;
         int change = CLM_ATTR_ADD;
         int32_t flags = 4095;
+        int32_t birth = CLM_DATE_NULL;
+        char sex[4] = "";
         bool excluded = false;
         enum clm_reason r;
 
@@ -1766,6 +1810,10 @@ map_attribution(const struct clm_decoder *dec,
                           CLM_REASON_UNKNOWN_ENUM, &change, err)) !=
                     CLM_REASON_NONE ||
             (r = get_i32(&f[AF_AS_OF], &m[AF_AS_OF], rec, &a->as_of, err)) !=
+                    CLM_REASON_NONE ||
+            (r = get_i32(&f[AF_BIRTH], &m[AF_BIRTH], rec, &birth, err)) !=
+                    CLM_REASON_NONE ||
+            (r = get_str(&f[AF_SEX], &m[AF_SEX], rec, sex, sizeof(sex), err)) !=
                     CLM_REASON_NONE) {
                 return r;
         }
@@ -1786,8 +1834,15 @@ map_attribution(const struct clm_decoder *dec,
         }
         a->enrollment = (enum clm_enrollment)enrollment;
         a->change = (enum clm_attr_change)change;
+        if (birth != CLM_DATE_NULL && !valid_birth(dec, birth)) {
+                return fail(err, CLM_REASON_BAD_DATE,
+                            "field birth_date outside %d-%d", MIN_BIRTH_YEAR,
+                            dec->limits.max_service_year);
+        }
         a->month_flags = (uint32_t)flags;
         a->data_sharing_excluded = excluded;
+        a->birth_date = birth;
+        a->sex = sex_code(sex);
         return CLM_REASON_NONE;
 }
 

@@ -235,9 +235,10 @@ static const struct {
         int32_t id;
         const char *ref;
 } default_schemas[] = {
-        {1, "claim_event.v1"},           {2, "claim_event"},
-        {3, "claim_event.v3"},           {10, "delivery_marker"},
-        {20, "beneficiary_attribution"},
+        {1, "claim_event.v1"},           {2, "claim_event.v2"},
+        {3, "claim_event.v3"},           {4, "claim_event"},
+        {10, "delivery_marker"},
+        {20, "beneficiary_attribution.v1"}, {21, "beneficiary_attribution"},
 };
 
 /* State of one load: where things were set, for messages and checks. */

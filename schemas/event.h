@@ -111,6 +111,7 @@ struct clm_claim {
         char billing_tin[CLM_PROV_MAX];
         char billing_npi[CLM_PROV_MAX];
         char principal_dx[CLM_CODE_MAX];
+        char discharge_status[4]; /* BENE_PTNT_STUS_CD; "" when absent */
         size_t n_dx;
         char dx[CLM_MAX_DX][CLM_CODE_MAX];
         size_t n_lines;
@@ -129,7 +130,9 @@ struct clm_attribution {
         uint32_t month_flags; /* bit 0 = January */
         bool data_sharing_excluded;
         enum clm_attr_change change;
-        int32_t as_of; /* days since epoch */
+        int32_t as_of;      /* days since epoch */
+        int32_t birth_date; /* days since epoch, or CLM_DATE_NULL */
+        char sex;           /* 'F', 'M' or 0 when absent */
 };
 
 /* One decoded message. Large (lines are inline): keep one per consumer. */

@@ -23,8 +23,10 @@
 #define ID_V1       1
 #define ID_V2       2
 #define ID_V3       3
+#define ID_V4       4
 #define ID_MARKER   10
 #define ID_ATTR     20
+#define ID_ATTR2    21
 #define ID_PROBE    90 /* DeliveryMarker plus one field of every Avro type */
 #define ID_NULLABLE 91 /* ClaimEvent whose mbi and paid_cents are nullable */
 #define ID_REORDER  92 /* ClaimEvent with ClaimType symbols reversed */
@@ -130,7 +132,7 @@ static const char attr_min_schema[] =
 static char *
 schema_variant(const char *from, const char *to)
 {
-        const char *base = clm_schema_text("claim_event");
+        const char *base = clm_schema_text("claim_event.v2");
         const char *at;
         char *out;
         size_t pre;
@@ -193,10 +195,12 @@ setup(void)
 {
         dec = new_decoder(CLM_FRAMING_CONFLUENT, ALL_KINDS, &limits);
         add_embedded(dec, ID_V1, "claim_event.v1");
-        add_embedded(dec, ID_V2, "claim_event");
+        add_embedded(dec, ID_V2, "claim_event.v2");
         add_embedded(dec, ID_V3, "claim_event.v3");
         add_embedded(dec, ID_MARKER, "delivery_marker");
-        add_embedded(dec, ID_ATTR, "beneficiary_attribution");
+        add_embedded(dec, ID_ATTR, "beneficiary_attribution.v1");
+        add_embedded(dec, ID_V4, "claim_event");
+        add_embedded(dec, ID_ATTR2, "beneficiary_attribution");
         add(dec, ID_PROBE, probe_schema);
         add_variant(dec, ID_NULLABLE,
                     "{\"name\": \"mbi\", \"type\": \"string\"",
@@ -684,7 +688,7 @@ check_full_claim(const struct clm_claim *c, size_t n_lines)
 
 Test(decode, full_claim_round_trips_with_confluent_framing)
 {
-        size_t n = claim_msg("claim_event", ID_V2, 3);
+        size_t n = claim_msg("claim_event.v2", ID_V2, 3);
 
         expect_ok(msg, n);
         check_full_claim(&rec->u.claim, 3);
@@ -699,15 +703,15 @@ Test(decode, full_claim_round_trips_with_raw_framing)
 {
         struct clm_decoder *raw =
                 new_decoder(CLM_FRAMING_RAW, KIND(CLM_REC_CLAIM), &limits);
-        size_t n = claim_msg("claim_event", -1, 3);
+        size_t n = claim_msg("claim_event.v2", -1, 3);
 
-        add_embedded(raw, -1, "claim_event");
+        add_embedded(raw, -1, "claim_event.v2");
         memset(&derr, 0, sizeof(derr));
         cr_assert(eq(int, clm_decode(raw, msg, n, rec, &derr), CLM_OK), "%s",
                   derr.detail);
         check_full_claim(&rec->u.claim, 3);
         /* Confluent bytes are garbage to a raw decoder, never a crash. */
-        n = claim_msg("claim_event", ID_V2, 3);
+        n = claim_msg("claim_event.v2", ID_V2, 3);
         cr_assert(eq(int, clm_decode(raw, msg, n, rec, &derr), CLM_ERR_DECODE));
         cr_assert(eq(i32, derr.schema_id, -1));
         clm_decoder_free(raw);
@@ -790,7 +794,7 @@ Test(decode, every_claim_type_symbol_maps_to_its_cms_code)
         };
         struct enc e;
 
-        enc_open_embedded(&e, "claim_event");
+        enc_open_embedded(&e, "claim_event.v2");
         for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
                 size_t n;
 
@@ -883,7 +887,7 @@ Test(decode, attribution_decodes)
         struct enc e;
         size_t n;
 
-        enc_open_embedded(&e, "beneficiary_attribution");
+        enc_open_embedded(&e, "beneficiary_attribution.v1");
         fill_attribution(&e.rec);
         n = enc_write(&e, ID_ATTR, msg, sizeof(msg));
         expect_ok(msg, n);
@@ -911,6 +915,92 @@ Test(decode, attribution_decodes)
         enc_close(&e);
 }
 
+/* v2 adds what the quality measures' age and sex conditions need. */
+Test(decode, attribution_v2_carries_birth_date_and_sex)
+{
+        static const struct {
+                const char *sent;
+                char want;
+        } sexes[] = {{"F", 'F'}, {"M", 'M'}, {"2", 'F'}, {"1", 'M'},
+                     {"0", 0},   {"U", 0},   {"", 0}};
+        struct enc e;
+        size_t n;
+
+        enc_open_embedded(&e, "beneficiary_attribution");
+        fill_attribution(&e.rec);
+        put_long(&e.rec, "birth_date", day(1950, 7, 4));
+        for (size_t i = 0; i < sizeof(sexes) / sizeof(sexes[0]); i++) {
+                put_str(&e.rec, "sex", sexes[i].sent);
+                n = enc_write(&e, ID_ATTR2, msg, sizeof(msg));
+                expect_ok(msg, n);
+                cr_assert(eq(i32, rec->u.attribution.birth_date,
+                             day(1950, 7, 4)));
+                cr_assert(eq(int, rec->u.attribution.sex, sexes[i].want),
+                          "sex %s", sexes[i].sent);
+        }
+        put_null(&e.rec, "sex");
+        put_null(&e.rec, "birth_date");
+        n = enc_write(&e, ID_ATTR2, msg, sizeof(msg));
+        expect_ok(msg, n);
+        cr_assert(eq(i32, rec->u.attribution.birth_date, CLM_DATE_NULL));
+        cr_assert(eq(int, rec->u.attribution.sex, 0));
+
+        /* Before 1880 or after the last service year: bad input. */
+        put_long(&e.rec, "birth_date", day(1879, 12, 31));
+        n = enc_write(&e, ID_ATTR2, msg, sizeof(msg));
+        expect_fail(msg, n, CLM_REASON_BAD_DATE);
+        put_long(&e.rec, "birth_date", day(2101, 1, 1));
+        n = enc_write(&e, ID_ATTR2, msg, sizeof(msg));
+        expect_fail(msg, n, CLM_REASON_BAD_DATE);
+        enc_close(&e);
+}
+
+Test(decode, attribution_v1_has_no_demographics)
+{
+        struct enc e;
+        size_t n;
+
+        enc_open_embedded(&e, "beneficiary_attribution.v1");
+        fill_attribution(&e.rec);
+        n = enc_write(&e, ID_ATTR, msg, sizeof(msg));
+        enc_close(&e);
+        expect_ok(msg, n);
+        cr_assert(eq(i32, rec->u.attribution.birth_date, CLM_DATE_NULL));
+        cr_assert(eq(int, rec->u.attribution.sex, 0));
+}
+
+Test(decode, claim_v4_carries_discharge_status)
+{
+        struct enc e;
+        size_t n;
+
+        enc_open_embedded(&e, "claim_event");
+        fill_claim(&e.rec, 3);
+        put_str(&e.rec, "discharge_status", "02");
+        n = enc_write(&e, ID_V4, msg, sizeof(msg));
+        expect_ok(msg, n);
+        check_full_claim(&rec->u.claim, 3);
+        cr_assert(eq(str, STR(rec->u.claim.discharge_status), STR("02")));
+
+        put_null(&e.rec, "discharge_status");
+        n = enc_write(&e, ID_V4, msg, sizeof(msg));
+        expect_ok(msg, n);
+        cr_assert(eq(str, STR(rec->u.claim.discharge_status), STR("")));
+
+        put_str(&e.rec, "discharge_status", "1234");
+        n = enc_write(&e, ID_V4, msg, sizeof(msg));
+        enc_close(&e);
+        expect_fail(msg, n, CLM_REASON_FIELD_TOO_LONG);
+}
+
+Test(decode, claim_v2_has_no_discharge_status)
+{
+        size_t n = claim_msg("claim_event.v2", ID_V2, 1);
+
+        expect_ok(msg, n);
+        cr_assert(eq(str, STR(rec->u.claim.discharge_status), STR("")));
+}
+
 Test(decode, attribution_writer_without_defaulted_fields_gets_defaults)
 {
         struct enc e;
@@ -932,12 +1022,12 @@ Test(decode, attribution_writer_without_defaulted_fields_gets_defaults)
 
 Test(decode, decoder_is_reusable_and_carries_no_state)
 {
-        size_t n = claim_msg("claim_event", ID_V2, 3);
+        size_t n = claim_msg("claim_event.v2", ID_V2, 3);
         struct enc e;
 
         expect_ok(msg, n);
         cr_assert(eq(sz, rec->u.claim.n_lines, 3));
-        enc_open_embedded(&e, "claim_event");
+        enc_open_embedded(&e, "claim_event.v2");
         fill_claim(&e.rec, 1);
         put_null(&e.rec, "allowed_cents");
         put_null(&e.rec, "billing_tin");
@@ -954,7 +1044,7 @@ Test(decode, decoder_is_reusable_and_carries_no_state)
 
 Test(decode, output_is_untouched_on_failure)
 {
-        size_t n = claim_msg("claim_event", ID_V2, 3);
+        size_t n = claim_msg("claim_event.v2", ID_V2, 3);
 
         memset(rec, 0xab, sizeof(*rec));
         cr_assert(eq(int, decode(msg, n - 1), CLM_ERR_DECODE));
@@ -975,11 +1065,11 @@ Test(decode, value_over_the_size_limit_is_rejected)
 {
         struct clm_decoder_limits small = limits;
         struct clm_decoder *d;
-        size_t n = claim_msg("claim_event", ID_V2, 3);
+        size_t n = claim_msg("claim_event.v2", ID_V2, 3);
 
         small.max_message_bytes = n - 1;
         d = new_decoder(CLM_FRAMING_CONFLUENT, ALL_KINDS, &small);
-        add_embedded(d, ID_V2, "claim_event");
+        add_embedded(d, ID_V2, "claim_event.v2");
         cr_assert(eq(int, clm_decode(d, msg, n, rec, &derr), CLM_ERR_DECODE));
         cr_assert(eq(int, derr.reason, CLM_REASON_TOO_LARGE));
         cr_assert(
@@ -990,7 +1080,7 @@ Test(decode, value_over_the_size_limit_is_rejected)
 
 Test(decode, bad_magic_byte_is_rejected)
 {
-        size_t n = claim_msg("claim_event", ID_V2, 3);
+        size_t n = claim_msg("claim_event.v2", ID_V2, 3);
 
         msg[0] = 1;
         expect_fail(msg, n, CLM_REASON_BAD_MAGIC);
@@ -1000,7 +1090,7 @@ Test(decode, bad_magic_byte_is_rejected)
 
 Test(decode, unknown_schema_id_is_reported)
 {
-        size_t n = claim_msg("claim_event", 99, 3);
+        size_t n = claim_msg("claim_event.v2", 99, 3);
 
         expect_fail(msg, n, CLM_REASON_UNKNOWN_SCHEMA_ID);
         cr_assert(eq(i32, derr.schema_id, 99));
@@ -1010,7 +1100,7 @@ Test(decode, unknown_schema_id_is_reported)
 
 Test(decode, every_prefix_of_a_valid_message_fails_cleanly)
 {
-        size_t n = claim_msg("claim_event", ID_V2, 3);
+        size_t n = claim_msg("claim_event.v2", ID_V2, 3);
         uint8_t *copy;
 
         for (size_t len = 0; len < n; len++) {
@@ -1029,9 +1119,9 @@ Test(decode, every_prefix_fails_cleanly_with_raw_framing)
 {
         struct clm_decoder *raw =
                 new_decoder(CLM_FRAMING_RAW, KIND(CLM_REC_CLAIM), &limits);
-        size_t n = claim_msg("claim_event", -1, 3);
+        size_t n = claim_msg("claim_event.v2", -1, 3);
 
-        add_embedded(raw, -1, "claim_event");
+        add_embedded(raw, -1, "claim_event.v2");
         for (size_t len = 0; len < n; len++) {
                 int rc = clm_decode(raw, msg, len, rec, &derr);
 
@@ -1197,7 +1287,7 @@ Test(decode, six_byte_array_bomb_is_rejected_without_allocating)
                                        0x80, 0x80, 0x80, 0x10, 0x00};
         struct clm_decoder_limits loose = limits;
         struct clm_decoder *d;
-        size_t n = claim_msg("claim_event", ID_V2, 3);
+        size_t n = claim_msg("claim_event.v2", ID_V2, 3);
         long before;
         double t0;
 
@@ -1299,7 +1389,7 @@ Test(decode, bad_union_and_enum_indexes_are_rejected)
 
 Test(decode, bad_union_index_in_a_claim_is_rejected)
 {
-        size_t n = claim_msg("claim_event", ID_V2, 3);
+        size_t n = claim_msg("claim_event.v2", ID_V2, 3);
 
         /* source_file is the last field: ["null","string"], "string" set. */
         cr_assert(eq(u8, msg[n - 16], 2));
@@ -1344,7 +1434,7 @@ Test(decode, malformed_varints_and_scalars_are_rejected)
 
 Test(decode, trailing_bytes_are_rejected)
 {
-        size_t n = claim_msg("claim_event", ID_V2, 3);
+        size_t n = claim_msg("claim_event.v2", ID_V2, 3);
 
         msg[n] = 0;
         expect_fail(msg, n + 1, CLM_REASON_TRAILING_BYTES);
@@ -1359,7 +1449,7 @@ claim_with(void (*edit)(avro_value_t *r), int n_lines)
         struct enc e;
         size_t n;
 
-        enc_open_embedded(&e, "claim_event");
+        enc_open_embedded(&e, "claim_event.v2");
         fill_claim(&e.rec, n_lines);
         edit(&e.rec);
         n = enc_write(&e, ID_V2, msg, sizeof(msg));
@@ -1621,10 +1711,10 @@ Test(decode, record_kind_not_accepted_is_wrong_record)
 
 Test(decode, too_many_lines_are_rejected)
 {
-        size_t n = claim_msg("claim_event", ID_V2, CLM_MAX_LINES + 1);
+        size_t n = claim_msg("claim_event.v2", ID_V2, CLM_MAX_LINES + 1);
 
         expect_fail(msg, n, CLM_REASON_TOO_MANY_LINES);
-        n = claim_msg("claim_event", ID_V2, CLM_MAX_LINES);
+        n = claim_msg("claim_event.v2", ID_V2, CLM_MAX_LINES);
         expect_ok(msg, n);
         cr_assert(eq(sz, rec->u.claim.n_lines, CLM_MAX_LINES));
         cr_assert(eq(i32, rec->u.claim.lines[CLM_MAX_LINES - 1].line_number,
@@ -1762,7 +1852,7 @@ Test(decode, decoder_new_rejects_bad_arguments)
 
 Test(decode, mutated_claims_fail_cleanly)
 {
-        size_t n = claim_msg("claim_event", ID_V2, 3);
+        size_t n = claim_msg("claim_event.v2", ID_V2, 3);
         uint8_t *copy = malloc(n);
         uint32_t seed = 12345;
         int ok = 0;
