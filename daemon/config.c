@@ -5,8 +5,9 @@
  * in file order, for kafka.c to hand to rd_kafka_conf_set (kcat model), and
  * `schema.<id>` lines map Confluent schema ids to schema references. Every
  * error names the file, the line and the key. This module reads the config
- * file and the secret files it names, and nothing else: it never opens
- * sockets, never exits and never logs a secret or an option value.
+ * file, the secret files it names and (through consumers/measures.c) the
+ * quality-measure files, and nothing else: it never opens sockets, never
+ * exits and never logs a secret or an option value.
  */
 #include "daemon/config.h"
 
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "consumers/measures.h"
 #include "daemon/log.h"
 #include "daemon/rc.h"
 
@@ -218,6 +220,19 @@ static const struct clm_opt options[] = {
          .def = "",
          .flags = OPT_EMPTY_NULL,
          .help = "name in Redis heartbeats; empty: hostname:pid"},
+        {.name = "quality.measures_dir",
+         .type = OPT_STRING,
+         FIELD(measures_dir),
+         .def = "",
+         .flags = OPT_EMPTY_NULL | OPT_PATH,
+         .help = "directory of quality-measure *.conf files; empty: off"},
+        {.name = "quality.min_denominator",
+         .type = OPT_INT,
+         FIELD(min_denominator),
+         .def = "20",
+         .min = 0,
+         .max = 1000000,
+         .help = "least denominator for a measure to be scored"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -1086,6 +1101,20 @@ config_dir(const char *path, char **dir)
         return *dir == NULL ? CLM_ERR_NOMEM : CLM_OK;
 }
 
+/*
+ * Loads quality.measures_dir. The error is the measure loader's own
+ * "file:line: reason": the mistake is in that file, not in this one.
+ */
+static int
+load_measures(struct clm_config *cfg, char *errstr, size_t errstr_size)
+{
+        if (cfg->measures_dir == NULL) {
+                return CLM_OK;
+        }
+        return clm_measures_load_dir(cfg->measures_dir, &cfg->measures, errstr,
+                                     errstr_size);
+}
+
 struct clm_config *
 clm_config_load(const char *path, char *errstr, size_t errstr_size)
 {
@@ -1107,6 +1136,9 @@ clm_config_load(const char *path, char *errstr, size_t errstr_size)
         }
         if (rc == CLM_OK) {
                 rc = load_secrets(cfg, &ps, errstr, errstr_size);
+        }
+        if (rc == CLM_OK) {
+                rc = load_measures(cfg, errstr, errstr_size);
         }
 out:
         free(ps.dir);
@@ -1216,6 +1248,30 @@ log_dynamic_changes(const struct clm_config *cur,
         }
 }
 
+/*
+ * Measure definitions decide what each claim version counted for, so new
+ * ones take effect only after a restart, with a replay to recount history.
+ */
+static void
+log_measures_change(const struct clm_config *cur,
+                    const struct clm_config *fresh)
+{
+        const char *a = cur->measures != NULL
+                                ? clm_measures_digest(cur->measures)
+                                : NULL;
+        const char *b = fresh->measures != NULL
+                                ? clm_measures_digest(fresh->measures)
+                                : NULL;
+
+        if (str_equal(cur->measures_dir, fresh->measures_dir) &&
+            !str_equal(a, b)) {
+                clm_log(CLM_LOG_NOTICE,
+                        "config reload: quality.measures_dir contents "
+                        "changed; ignored until restart (restart and replay "
+                        "to apply)");
+        }
+}
+
 void
 clm_config_apply_reload(struct clm_config *cur, const struct clm_config *fresh)
 {
@@ -1255,6 +1311,7 @@ clm_config_apply_reload(struct clm_config *cur, const struct clm_config *fresh)
                                         "restart");
         }
         log_dynamic_changes(cur, fresh);
+        log_measures_change(cur, fresh);
 }
 
 /* The help line's default column. */
@@ -1348,6 +1405,7 @@ clm_config_free(struct clm_config *cfg)
                 wipe(cfg->redis_password, strlen(cfg->redis_password));
                 free(cfg->redis_password);
         }
+        clm_measures_free(cfg->measures);
         free(cfg->path);
         free(cfg);
 }

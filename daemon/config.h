@@ -14,6 +14,8 @@
 #define CLM_CONFIG_MAX_PASSTHROUGH 64
 #define CLM_CONFIG_MAX_SCHEMAS     32
 
+struct clm_measures; /* consumers/measures.h */
+
 enum clm_framing {
         CLM_FRAMING_CONFLUENT = 0, /* magic 0 + 4-byte big-endian schema id */
         CLM_FRAMING_RAW = 1,       /* bare Avro binary, local schema */
@@ -81,6 +83,12 @@ struct clm_config {
         /* NULL unless instance.name is set; the caller fills it in at
          * startup (malloc'd, freed by clm_config_free). */
         char *instance;
+
+        /* quality measures (docs/quality.md); both NULL when
+         * quality.measures_dir is empty (quality evaluation off) */
+        char *measures_dir;
+        struct clm_measures *measures;
+        int min_denominator;
 };
 
 /**
@@ -88,14 +96,18 @@ struct clm_config {
  * names.
  *
  * Defaults come from the option table (clm_config_print_help). Relative
- * paths in *_file options, redis.unix_socket and schemas.dir are resolved
- * against the config file's directory. Secret files must be regular files
+ * paths in *_file options, redis.unix_socket, schemas.dir and
+ * quality.measures_dir are resolved against the config file's directory.
+ * Secret files must be regular files
  * with no group or other permission bits (mode & 077 == 0);
  * hash.secret_file must hold at least 16 bytes. One trailing newline is
  * stripped from each secret. Empty optional strings (redis.unix_socket,
  * redis.user, redis.password_file, instance.name) are stored as NULL.
  * With no schema.<id> line, ids 1, 2, 3, 10 and 20 map to the embedded
  * schemas (line 0).
+ * When quality.measures_dir is set, every *.conf file in it is loaded
+ * into cfg->measures (clm_measures_load_dir); a bad definition fails the
+ * load with the measure loader's own "file:line: reason" in @p errstr.
  * @param path file to read (borrowed)
  * @param errstr on failure "path:line: key: reason" ("path: reason" for
  * file-level errors, "path: key: required" for a missing required key)
@@ -111,6 +123,8 @@ clm_config_load(const char *path, char *errstr, size_t errstr_size);
  * Reloadable: batch.size, batch.linger, log.level. Only key names are
  * logged, never values. Does not set clm_log_level (the caller applies
  * cur->log_level). An unset instance.name in @p fresh is not a change.
+ * Quality measures are never reloaded: a different digest of the same
+ * quality.measures_dir is logged as ignored (restart and replay apply it).
  * @param fresh borrowed; the caller still frees it
  */
 void clm_config_apply_reload(struct clm_config *cur,

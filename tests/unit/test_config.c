@@ -19,6 +19,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
+#include "consumers/measures.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/rc.h"
@@ -1002,6 +1003,141 @@ Test(config, reload_notices_new_secret_without_logging_it)
         clm_config_free(cur);
 }
 
+/* ---- quality measures ---------------------------------------------- */
+
+/* A valid definition file; each test varies one line at most. */
+#define MEASURE_OK                                                             \
+        "[measure 001]\n"                                                      \
+        "name = HbA1c poor control\n"                                          \
+        "years = 2025-2026\n"                                                  \
+        "direction = lower\n"                                                  \
+        "denominator.dx = E11*\n"
+
+static void
+make_measures_dir(const char *file_body)
+{
+        char sub[128];
+
+        cr_assert(
+                eq(int, mkdir(in_dir("measures", sub, sizeof(sub)), 0700), 0));
+        put_str("measures/a.conf", file_body, 0644);
+}
+
+Test(config, quality_is_off_by_default)
+{
+        struct clm_config *cfg = load_ok("");
+
+        cr_assert(eq(ptr, cfg->measures_dir, NULL));
+        cr_assert(eq(ptr, cfg->measures, NULL));
+        cr_assert(eq(int, cfg->min_denominator, 20));
+        clm_config_free(cfg);
+}
+
+Test(config, quality_measures_dir_resolves_against_config_dir)
+{
+        struct clm_config *cfg;
+        char want[256];
+
+        make_measures_dir(MEASURE_OK);
+        cfg = load_ok("quality.measures_dir = measures\n"
+                      "quality.min_denominator = 0\n");
+        cr_assert(eq(str, cfg->measures_dir,
+                     in_dir("measures", want, sizeof(want))));
+        cr_assert(eq(sz, clm_measures_count(cfg->measures), (size_t)1));
+        cr_assert(eq(str, (char *)clm_measures_at(cfg->measures, 0)->file,
+                     in_dir("measures/a.conf", want, sizeof(want))));
+        cr_assert(eq(int, cfg->min_denominator, 0));
+        clm_config_free(cfg);
+}
+
+Test(config, quality_shipped_measures_load)
+{
+        struct clm_config *cfg;
+
+        (void)snprintf(text, sizeof(text),
+                       "quality.measures_dir = %s/config/measures\n"
+                       "quality.min_denominator = 1000000\n" SECRET_LINE,
+                       TEST_SOURCE_DIR);
+        cfg = load_text(text);
+        cr_assert(not(eq(ptr, cfg, NULL)), "%s", errbuf);
+        cr_assert(gt(sz, clm_measures_count(cfg->measures), (size_t)0));
+        cr_assert(eq(int, cfg->min_denominator, 1000000));
+        clm_config_free(cfg);
+}
+
+Test(config, quality_bad_measure_fails_with_its_file_and_line)
+{
+        char want[512];
+
+        make_measures_dir(MEASURE_OK "years = 2030\n");
+        (void)snprintf(text, sizeof(text),
+                       "quality.measures_dir = measures\n" SECRET_LINE);
+        cr_assert(eq(ptr, load_text(text), NULL));
+        (void)snprintf(want, sizeof(want),
+                       "%s/measures/a.conf:6: years: already set on line 3",
+                       dir);
+        cr_assert(eq(str, errbuf, want));
+}
+
+Test(config, quality_missing_measures_dir_fails)
+{
+        char want[512];
+
+        (void)snprintf(text, sizeof(text),
+                       "quality.measures_dir = nope\n" SECRET_LINE);
+        cr_assert(eq(ptr, load_text(text), NULL));
+        (void)snprintf(want, sizeof(want),
+                       "%s/nope: cannot open: No such file or directory", dir);
+        cr_assert(eq(str, errbuf, want));
+}
+
+Test(config, quality_min_denominator_bounds)
+{
+        expect_err("quality.min_denominator = -1\n",
+                   ":1: quality.min_denominator: must be between 0 and "
+                   "1000000");
+        expect_err("quality.min_denominator = 1000001\n",
+                   ":1: quality.min_denominator: must be between 0 and "
+                   "1000000");
+        expect_err("quality.min_denominator = many\n",
+                   ":1: quality.min_denominator: not an integer");
+}
+
+Test(config, reload_logs_changed_measures_as_ignored)
+{
+        struct clm_config *cur, *fresh;
+        char digest[CLM_MEASURES_DIGEST_HEX];
+        char *out;
+
+        make_measures_dir(MEASURE_OK);
+        cur = load_file("a.conf", SECRET_LINE "quality.measures_dir = "
+                                              "measures\n");
+        (void)snprintf(digest, sizeof(digest), "%s",
+                       clm_measures_digest(cur->measures));
+
+        fresh = load_file("a.conf", SECRET_LINE "quality.measures_dir = "
+                                                "measures\n");
+        capture_begin();
+        clm_config_apply_reload(cur, fresh);
+        out = capture_end();
+        cr_assert(eq(str, out, (char *)""));
+        clm_config_free(fresh);
+
+        put_str("measures/a.conf", MEASURE_OK "exclusion.dx = Z515\n", 0644);
+        fresh = load_file("a.conf", SECRET_LINE "quality.measures_dir = "
+                                                "measures\n");
+        capture_begin();
+        clm_config_apply_reload(cur, fresh);
+        out = capture_end();
+        cr_assert(eq(str, out,
+                     (char *)"<5>config reload: quality.measures_dir "
+                             "contents changed; ignored until restart "
+                             "(restart and replay to apply)\n"));
+        cr_assert(eq(str, (char *)clm_measures_digest(cur->measures), digest));
+        clm_config_free(fresh);
+        clm_config_free(cur);
+}
+
 /* ---- shipped files ------------------------------------------------- */
 
 /* Runs clm_config_print_help with stdout captured into text[]. */
@@ -1103,7 +1239,7 @@ Test(config, help_lists_the_table)
         size_t n = help_option_names(names, 64);
         char *help = help_text(); /* the names pass cut text[] into tokens */
 
-        cr_assert(eq(sz, n, (size_t)22));
+        cr_assert(eq(sz, n, (size_t)24));
         cr_assert(eq(str, names[0], (char *)"topics.claims"));
         assert_contains(help, "hash.secret_file");
         assert_contains(help, "(required)");
