@@ -155,6 +155,13 @@ static const struct clm_opt options[] = {
          .def = NULL,
          .flags = OPT_NONEMPTY | OPT_PATH,
          .help = "HMAC key for ids in Redis keys (mode 0600, >= 16 bytes)"},
+        {.name = "kafka.sasl.password_file",
+         .type = OPT_STRING,
+         FIELD(kafka_sasl_password_file),
+         .def = "",
+         .flags = OPT_EMPTY_NULL | OPT_PATH,
+         .help = "file holding the Kafka SASL password (mode 0600); "
+                 "empty: none"},
         {.name = "batch.size",
          .type = OPT_INT,
          FIELD(batch_size),
@@ -613,6 +620,11 @@ set_kafka(struct clm_config *cfg,
                 return line_err(ps, line, key, errstr, errstr_size,
                                 "managed by claimsd");
         }
+        if (strcmp(prop, "sasl.password") == 0) {
+                return line_err(ps, line, key, errstr, errstr_size,
+                                "no passwords in the config file; use "
+                                "kafka.sasl.password_file (mode 0600)");
+        }
         for (i = 0; i < cfg->n_kafka; i++) {
                 if (strcmp(cfg->kafka[i].key, prop) == 0) {
                         return line_err(ps, line, key, errstr, errstr_size,
@@ -708,7 +720,8 @@ set_key(struct clm_config *cfg,
         const struct clm_opt *opt;
         size_t idx;
 
-        if (strncmp(key, "kafka.", strlen("kafka.")) == 0) {
+        opt = find_opt(key); /* kafka.sasl.password_file is in the table */
+        if (opt == NULL && strncmp(key, "kafka.", strlen("kafka.")) == 0) {
                 return set_kafka(cfg, ps, key, value, line, errstr,
                                  errstr_size);
         }
@@ -716,7 +729,6 @@ set_key(struct clm_config *cfg,
                 return set_schema(cfg, ps, key, value, line, errstr,
                                   errstr_size);
         }
-        opt = find_opt(key);
         if (opt == NULL) {
                 return line_err(ps, line, key, errstr, errstr_size,
                                 "unknown key");
@@ -974,6 +986,78 @@ out:
         return rc;
 }
 
+/*
+ * Read the password file set by option @p name into *@p out (NUL-terminated,
+ * owned by the caller even on error): owner-only, not empty, no NUL byte.
+ */
+static int
+read_password(const struct parse *ps,
+              const char *name,
+              const char *file,
+              char **out,
+              char *errstr,
+              size_t errstr_size)
+{
+        const struct clm_opt *opt = find_opt(name);
+        int line = ps->lines[opt - options];
+        char reason[REASON_MAX];
+        unsigned char *pw = NULL;
+        size_t len = 0;
+        int rc = read_secret(file, &pw, &len, reason, sizeof(reason));
+
+        if (rc != CLM_OK) {
+                (void)line_err(ps, line, name, errstr, errstr_size, "%s",
+                               reason);
+                return rc;
+        }
+        *out = (char *)pw;
+        if (len == 0 || strlen(*out) != len) {
+                return line_err(ps, line, name, errstr, errstr_size,
+                                "%s: password is empty or contains a NUL "
+                                "byte",
+                                file);
+        }
+        return CLM_OK;
+}
+
+/* kafka.sasl.password_file becomes the pass-through sasl.password. */
+static int
+load_kafka_password(struct clm_config *cfg,
+                    const struct parse *ps,
+                    char *errstr,
+                    size_t errstr_size)
+{
+        const char *name = "kafka.sasl.password_file";
+        const struct clm_opt *opt = find_opt(name);
+        int line = ps->lines[opt - options];
+        struct clm_kv *kv;
+        char *pw = NULL;
+        int rc = read_password(ps, name, cfg->kafka_sasl_password_file, &pw,
+                               errstr, errstr_size);
+
+        if (rc == CLM_OK && cfg->n_kafka == CLM_CONFIG_MAX_PASSTHROUGH) {
+                rc = line_err(ps, line, name, errstr, errstr_size,
+                              "too many kafka.* settings (at most %d)",
+                              CLM_CONFIG_MAX_PASSTHROUGH);
+        }
+        if (rc != CLM_OK) {
+                if (pw != NULL) {
+                        wipe(pw, strlen(pw));
+                        free(pw);
+                }
+                return rc;
+        }
+        kv = &cfg->kafka[cfg->n_kafka++];
+        kv->value = pw; /* freed (wiped) with the config from here on */
+        kv->line = line;
+        kv->key = strdup("sasl.password");
+        if (kv->key == NULL) {
+                clm_errf(errstr, errstr_size, "out of memory");
+                return CLM_ERR_NOMEM;
+        }
+        return CLM_OK;
+}
+
 static int
 load_secrets(struct clm_config *cfg,
              const struct parse *ps,
@@ -981,12 +1065,8 @@ load_secrets(struct clm_config *cfg,
              size_t errstr_size)
 {
         const struct clm_opt *hopt = find_opt("hash.secret_file");
-        const struct clm_opt *popt = find_opt("redis.password_file");
         int hline = ps->lines[hopt - options];
-        int pline = ps->lines[popt - options];
         char reason[REASON_MAX];
-        unsigned char *pw = NULL;
-        size_t len = 0;
         int rc;
 
         rc = read_secret(cfg->hash_secret_file, &cfg->hash_secret,
@@ -1002,22 +1082,16 @@ load_secrets(struct clm_config *cfg,
                                 cfg->hash_secret_file, cfg->hash_secret_len,
                                 SECRET_MIN_BYTES);
         }
-        if (cfg->redis_password_file == NULL) {
-                return CLM_OK;
+        if (cfg->redis_password_file != NULL) {
+                rc = read_password(ps, "redis.password_file",
+                                   cfg->redis_password_file,
+                                   &cfg->redis_password, errstr, errstr_size);
+                if (rc != CLM_OK) {
+                        return rc;
+                }
         }
-        rc = read_secret(cfg->redis_password_file, &pw, &len, reason,
-                         sizeof(reason));
-        if (rc != CLM_OK) {
-                (void)line_err(ps, pline, popt->name, errstr, errstr_size, "%s",
-                               reason);
-                return rc;
-        }
-        cfg->redis_password = (char *)pw;
-        if (len == 0 || strlen(cfg->redis_password) != len) {
-                return line_err(ps, pline, popt->name, errstr, errstr_size,
-                                "%s: password is empty or contains a NUL "
-                                "byte",
-                                cfg->redis_password_file);
+        if (cfg->kafka_sasl_password_file != NULL) {
+                return load_kafka_password(cfg, ps, errstr, errstr_size);
         }
         return CLM_OK;
 }

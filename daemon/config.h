@@ -76,7 +76,9 @@ struct clm_config {
         /* logging (reloadable) */
         int log_level;
 
-        /* librdkafka pass-through, in file order */
+        /* librdkafka pass-through, in file order; a password read from
+         * kafka.sasl.password_file is appended as "sasl.password" */
+        char *kafka_sasl_password_file; /* NULL: none */
         size_t n_kafka;
         struct clm_kv kafka[CLM_CONFIG_MAX_PASSTHROUGH];
 
@@ -101,8 +103,11 @@ struct clm_config {
  * Secret files must be regular files
  * with no group or other permission bits (mode & 077 == 0);
  * hash.secret_file must hold at least 16 bytes. One trailing newline is
- * stripped from each secret. Empty optional strings (redis.unix_socket,
- * redis.user, redis.password_file, instance.name) are stored as NULL.
+ * stripped from each secret. The password in kafka.sasl.password_file is
+ * appended to the kafka.* pass-through as "sasl.password"; a literal
+ * kafka.sasl.password line is refused. Empty optional strings
+ * (redis.unix_socket, redis.user, redis.password_file,
+ * kafka.sasl.password_file, instance.name) are stored as NULL.
  * With no schema.<id> line, ids 1, 2, 3, 10 and 20 map to the embedded
  * schemas (line 0).
  * When quality.measures_dir is set, every *.conf file in it is loaded

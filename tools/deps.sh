@@ -8,7 +8,7 @@ PKGS=(
         build-essential cmake pkg-config
         librdkafka-dev libavro-dev libhiredis-dev libcriterion-dev
         redis-server redis-tools kcat
-        procps ca-certificates
+        procps ca-certificates openssl
 )
 # Java and Maven may come from outside apt (e.g. a CI image's own JDK);
 # only install Debian's when the command itself is missing.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Disposable redis-server for tests and the demo.  Everything (AOF, pid,
 # log, unix socket) lives in DIR, so several instances can run side by side.
+# If DIR/users.acl exists it is the server's aclfile, so ACL users survive a
+# restart like the data does.
 #
 # Usage: tools/redis.sh start DIR PORT   start (no-op if already answering)
 #        tools/redis.sh stop DIR         SHUTDOWN NOSAVE, wait for exit
@@ -60,7 +62,7 @@ wait_gone() {
 }
 
 start() {
-        local port=$1 t0
+        local port=$1 t0 acl=""
         [[ $port =~ ^[0-9]+$ ]] || usage
         if live_pid >/dev/null; then
                 [[ $(cli PING 2>/dev/null) == PONG ]] && return 0
@@ -70,6 +72,7 @@ start() {
                 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
                         die "127.0.0.1:$port is already in use"
                 fi
+                [[ -f $DIR/users.acl ]] && acl="aclfile $DIR/users.acl"
                 redis-server - >/dev/null <<EOF || die "redis-server failed to start; see $LOG"
 bind 127.0.0.1
 port $port
@@ -84,6 +87,7 @@ appendfsync everysec
 save ""
 maxmemory-policy noeviction
 enable-debug-command local
+$acl
 EOF
         fi
         t0=$SECONDS

@@ -63,15 +63,35 @@ kafka_up() {
 
 topic() { "$SRC/tools/kafka.sh" topic "$1" "$2" >/dev/null; }
 
+# acl_rules USER: USER's rules in the shipped deploy/redis-users.acl.
+acl_rules() {
+        awk -v u="$1" '$1 == "user" && $2 == u { for (i = 3; i <= NF; i++) print $i }' \
+                "$SRC/deploy/redis-users.acl"
+}
+
 redis_up() {
         # Below the kernel's ephemeral range (32768-60999), so an outgoing
         # connection can never hold our port.
         REDIS_PORT=${REDIS_PORT:-$((20000 + RANDOM % 12000))}
+        # write_config runs claimsd and claimsctl as ACL user claimsd with the
+        # shipped rules of both (one config file for both, as deployed; see
+        # docs/security.md). RCLI stays the unrestricted default user. The
+        # aclfile keeps the user across Redis restarts.
+        REDIS_PW=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        (umask 077 && printf '%s\n' "$REDIS_PW" >"$WORK/redis.claimsd.pw")
+        mkdir -p "$WORK/redis"
+        {
+                echo "user default on nopass ~* &* +@all"
+                echo "user claimsd #$(printf '%s' "$REDIS_PW" | sha256sum | cut -d' ' -f1)" \
+                        $(acl_rules claimsd) $(acl_rules claimsctl | grep '^+')
+        } >"$WORK/redis/users.acl"
         "$SRC/tools/redis.sh" start "$WORK/redis" "$REDIS_PORT" >/dev/null
         RCLI=(redis-cli -p "$REDIS_PORT")
 }
 
-# write_config FILE [extra lines...]: a config on this run's topics.
+# write_config FILE [extra lines...]: a config on this run's topics, as
+# Redis ACL user claimsd (see redis_up) unless an extra line sets redis.user
+# or redis.password_file.
 write_config() {
         local f=$1
         shift
@@ -85,6 +105,10 @@ write_config() {
                 echo "kafka.session.timeout.ms = 6000"
                 echo "hash.secret_file = $WORK/hash.secret"
                 echo "redis.port = $REDIS_PORT"
+                if [[ -n ${REDIS_PW:-} && ! " $* " =~ \ redis\.(user|password_file)\ *= ]]; then
+                        echo "redis.user = claimsd"
+                        echo "redis.password_file = $WORK/redis.claimsd.pw"
+                fi
                 echo "topics.claims = $CLAIMS"
                 echo "topics.attribution = $ATTR"
                 echo "topics.dlq = $DLQ"

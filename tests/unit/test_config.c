@@ -773,6 +773,91 @@ Test(config, redis_password_file_checked)
         expect_err("redis.password_file = redis.pw\n", want);
 }
 
+Test(config, kafka_sasl_password_file_read)
+{
+        struct clm_config *cfg;
+        char want[256];
+
+        put_str("kafka.pw", "scram pass\n", 0600);
+        cfg = load_ok("kafka.sasl.username = claimsd\n"
+                      "kafka.sasl.password_file = kafka.pw\n"
+                      "kafka.security.protocol = SASL_SSL\n");
+        cr_assert(eq(str, cfg->kafka_sasl_password_file,
+                     in_dir("kafka.pw", want, sizeof(want))));
+        /* Appended after the file's own kafka.* lines, with its line. */
+        cr_assert(eq(sz, cfg->n_kafka, (size_t)3));
+        cr_assert(eq(str, cfg->kafka[1].key, (char *)"security.protocol"));
+        cr_assert(eq(str, cfg->kafka[2].key, (char *)"sasl.password"));
+        cr_assert(eq(str, cfg->kafka[2].value, (char *)"scram pass"));
+        cr_assert(eq(int, cfg->kafka[2].line, 2));
+        clm_config_free(cfg);
+
+        cfg = load_ok("");
+        cr_assert(eq(ptr, cfg->kafka_sasl_password_file, NULL));
+        cr_assert(eq(sz, cfg->n_kafka, (size_t)0));
+        clm_config_free(cfg);
+}
+
+Test(config, kafka_sasl_password_file_checked)
+{
+        static const mode_t modes[] = {0644, 0640, 0604, 0620, 0660};
+        char want[256];
+        size_t i;
+
+        for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+                put_str("kafka.pw", "pw\n", modes[i]);
+                (void)snprintf(want, sizeof(want),
+                               ":1: kafka.sasl.password_file: %s/kafka.pw is "
+                               "readable by group or others (chmod 600)",
+                               dir);
+                expect_err("kafka.sasl.password_file = kafka.pw\n", want);
+        }
+        put_str("kafka.pw", "\n", 0600);
+        (void)snprintf(want, sizeof(want),
+                       ":1: kafka.sasl.password_file: %s/kafka.pw: password "
+                       "is empty or contains a NUL byte",
+                       dir);
+        expect_err("kafka.sasl.password_file = kafka.pw\n", want);
+        put("kafka.pw", "p\0w", 3, 0600);
+        expect_err("kafka.sasl.password_file = kafka.pw\n", want);
+        (void)snprintf(want, sizeof(want),
+                       ":1: kafka.sasl.password_file: %s/nope: cannot open: "
+                       "No such file or directory",
+                       dir);
+        expect_err("kafka.sasl.password_file = nope\n", want);
+}
+
+Test(config, kafka_sasl_password_literal_refused)
+{
+        expect_err("kafka.sasl.username = u\nkafka.sasl.password = pw\n",
+                   ":2: kafka.sasl.password: no passwords in the config "
+                   "file; use kafka.sasl.password_file (mode 0600)");
+        expect_err("kafka.sasl.password_file = a\n"
+                   "kafka.sasl.password_file = b\n",
+                   ":2: kafka.sasl.password_file: already set on line 1");
+}
+
+Test(config, kafka_sasl_password_file_counts_toward_the_limit)
+{
+        size_t len = 0;
+        int i;
+
+        put_str("kafka.pw", "pw", 0600);
+        len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                "kafka.sasl.password_file = kafka.pw\n");
+        for (i = 0; i < CLM_CONFIG_MAX_PASSTHROUGH; i++) {
+                len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                        "kafka.p%d = v\n", i);
+        }
+        (void)snprintf(text + len, sizeof(text) - len, "%s", SECRET_LINE);
+        put_str("claimsd.conf", text, 0644);
+        cr_assert(eq(ptr, clm_config_load(conf_path, errbuf, sizeof(errbuf)),
+                     NULL));
+        cr_assert(eq(str, strstr(errbuf, ":1:"),
+                     (char *)":1: kafka.sasl.password_file: too many kafka.* "
+                             "settings (at most 64)"));
+}
+
 /* ---- relative paths ------------------------------------------------ */
 
 Test(config, relative_paths_resolve_against_config_dir)
@@ -1239,7 +1324,7 @@ Test(config, help_lists_the_table)
         size_t n = help_option_names(names, 64);
         char *help = help_text(); /* the names pass cut text[] into tokens */
 
-        cr_assert(eq(sz, n, (size_t)24));
+        cr_assert(eq(sz, n, (size_t)25));
         cr_assert(eq(str, names[0], (char *)"topics.claims"));
         assert_contains(help, "hash.secret_file");
         assert_contains(help, "(required)");
