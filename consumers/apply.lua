@@ -1,40 +1,43 @@
 #!lua name=claimsd
 --
 -- claimsd_apply: apply one partition batch atomically (design.md section
--- 2.1, docs/design-notes.md).
+-- 2.1, docs/design-notes.md, docs/netting.md, docs/quality.md).
 --
--- The offset fence runs first and every read happens before the first write,
--- so a rejected batch, or a Lua error, writes nothing. The client
--- (consumers/batch.c) precomputes every string it can (full key names,
--- counter field suffixes, the stored contribution blob), so the per-claim
--- work here is a few table operations and about three Redis calls
--- (attribution lookup, claim state GET, claim state SET). Counter deltas are
--- summed per (key, field) and written once at the end.
+-- The offset fence runs first, and every write is deferred to the end: a
+-- rejected batch, or a Lua error, writes nothing. Reads inside the loop see
+-- the batch's own earlier effects through per-batch caches (claim states,
+-- attribution, measure counts, stays) or by merging the pending increments
+-- (a beneficiary's ledger read for a re-attribution).
 --
 --   KEYS[1]  <prefix>offset
 --   ARGV     prefix, topic/partition, from, to, watermark ('' = none), n,
---            then one msgpack array of n messages, each an array (integers
---            as msgpack integers, the rest as strings):
+--            one msgpack array of n messages, the measure table.
+--   Messages (integers as msgpack integers, the rest strings):
 --     C off claimkey version_h digest rank adj bene_h recv_yyyymm
 --       tin1 tin2 npi1 npi2 blob nb {year month suffix paid allowed cnt}*nb
+--       qyear quality stay
 --     D off reason
 --     M
---     A bene_h year value         (value '' removes the year's attribution)
+--     A bene_h year value off as_of   (value '' removes the year's record)
+--   Measure table: 'id:year_from:year_to:age_min:age_max:sex;...' (-1 = no
+--   bound, sex '*', 'F' or 'M').
 --
--- Attribution lives in one hash per year, <prefix>bene:<year>, field =
--- keyed hash of the beneficiary id, so a batch reads it with one HMGET.
+-- A claim's quality is 'id:roles;...' (roles a subset of 'dnx') for
+-- performance year qyear; its stay is 'adm_day,dis_day,adm_year,dis_year,
+-- flags' (flags a subset of 't' transfer, 'x' died or left against advice,
+-- 'p' planned) for inpatient claims, '' otherwise.
 --
--- suffix is ':MM:TT:RRRRRR:' (service month, claim type, received month);
--- the counter field is E .. suffix .. k (k = p, a, n), and for unattributed
--- buckets E .. suffix .. reason .. ':' .. k. blob is the new version's
--- buckets as 'year,MM,TT,paid,allowed,cnt;...'; the stored claim state is
--- 'rank|version_h|digest|adj|targets|blob' where targets lists, per bucket,
--- 'ACO:E' or '~reason:E'.
+-- Keys (docs/redis-keys.md): counters aco:<id>:exp:<y>, unattributed:<y>,
+-- aco:<id>:pop:<y>, aco:<id>:quality:<y>; per beneficiary the ledger
+-- led:<y>:<bene_h> and the stays stays:<bene_h>; attribution bene:<y>
+-- (value 'ACO:E:mask:optout:birth_year:sex'); claim:<hash> states
+-- 'rank(55)|vh(32)|digest(32)|adj|fallbacks|blob|qyear|quality|stay' where
+-- fallbacks lists, per bucket, the participant-fallback ACO ('' none) and
+-- blob is 'year,MM,TT,paid,allowed,cnt;...'.
 --
 -- Returns {1, to, applied, duplicate, stale, dead_letter, unattributed,
--- conflict offsets...} on success or {0, stored_offset} when the fence rejects the
--- batch. Conflicts are found here (they need the stored version), so the
--- caller produces their dead-letter records after the call.
+-- conflict offsets...} on success or {0, stored_offset} when the fence
+-- rejects the batch.
 --
 -- Amounts are Lua doubles: exact below 2^53. The decoder bounds every amount
 -- (limits.max_claim_cents) and batches are at most 5,000 messages, so sums
@@ -64,29 +67,147 @@ local function child(t, k)
     return v
 end
 
+local function bit(mask, month)
+    return math.floor(mask / 2 ^ (month - 1)) % 2 == 1
+end
+
+local function popcount(mask)
+    local c = 0
+    for month = 1, 12 do
+        if bit(mask, month) then
+            c = c + 1
+        end
+    end
+    return c
+end
+
+-- The measure table as id -> list of {from, to, amin, amax, sex}.
+local function parse_measures(s)
+    local t = {}
+    if not s or s == '' then
+        return t
+    end
+    for item in string.gmatch(s, '[^;]+') do
+        local f = split(item, ':')
+        local l = child(t, f[1])
+        l[#l + 1] = {tonumber(f[2]), tonumber(f[3]), tonumber(f[4]),
+            tonumber(f[5]), f[6]}
+    end
+    return t
+end
+
+-- Outcome figures per year of one beneficiary's stays (docs/quality.md 4):
+-- year -> {index, readmitted, admissions}.
+local function outcomes(stays)
+    local l = {}
+    for _, s in pairs(stays) do
+        l[#l + 1] = s
+    end
+    table.sort(l, function(a, b)
+        if a[1] ~= b[1] then
+            return a[1] < b[1]
+        end
+        if a[2] ~= b[2] then
+            return a[2] < b[2]
+        end
+        return a[5] < b[5]
+    end)
+    local eps = {}
+    local cur
+    for _, s in ipairs(l) do
+        if cur and cur.t and (s[1] == cur.dis or s[1] == cur.dis + 1) then
+            cur.dis, cur.disy = s[2], s[4]
+            cur.t, cur.x = s.t, s.x
+        else
+            cur = {adm = s[1], dis = s[2], admy = s[3], disy = s[4],
+                t = s.t, x = s.x, p = s.p}
+            eps[#eps + 1] = cur
+        end
+    end
+    local out = {}
+    local function at(y)
+        local v = out[y]
+        if not v then
+            v = {0, 0, 0}
+            out[y] = v
+        end
+        return v
+    end
+    for i, e in ipairs(eps) do
+        if not e.p then
+            local v = at(e.admy)
+            v[3] = v[3] + 1
+        end
+        if not e.t and not e.x then
+            local v = at(e.disy)
+            v[1] = v[1] + 1
+            for j, o in ipairs(eps) do
+                local gap = o.adm - e.dis
+                if j ~= i and not o.p and gap >= 1 and gap <= 30 then
+                    v[2] = v[2] + 1
+                    break
+                end
+            end
+        end
+    end
+    return out
+end
+
+local function parse_stay(s, key)
+    local f = split(s, ',')
+    local flags = f[5] or ''
+    return {tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4]),
+        key, t = string.find(flags, 't', 1, true) ~= nil,
+        x = string.find(flags, 'x', 1, true) ~= nil,
+        p = string.find(flags, 'p', 1, true) ~= nil}
+end
+
 local function apply(keys, args)
     local prefix, tp = args[1], args[2]
     local from, to = args[3], args[4]
     local wm, n = args[5], tonumber(args[6])
     local call = redis.call
     local msgs = cmsgpack.unpack(args[7])
+    local measures = parse_measures(args[8])
 
     local stored = call('HGET', keys[1], tp)
     if stored and stored ~= from then
         return {0, tonumber(stored)}
     end
+    -- Data layout 2 (ledger, fallbacks in claim states). A prefix that has
+    -- offsets but no layout mark was written by layout 1, whose claim
+    -- states this code would misread: refuse rather than miscount.
+    local layout = call('GET', prefix .. 'layout')
+    if not layout and call('HLEN', keys[1]) > 0 then
+        return redis.error_reply('ERR claimsd_apply: ' .. prefix
+            .. ' holds data of an older layout; replay into a new prefix')
+    elseif layout and layout ~= '2' then
+        return redis.error_reply('ERR claimsd_apply: ' .. prefix
+            .. ' holds layout ' .. layout .. ', this claimsd writes 2')
+    end
 
-    local incr = {}       -- key -> field prefix -> {paid, allowed, count}
-    local keycache = {}   -- target -> year -> counter key
-    local claim_set = {}  -- claim key -> new state (last write wins)
+    local incr = {}        -- key -> field -> delta
+    local keycache = {}    -- target -> year -> counter key
+    local claim_set = {}   -- claim key -> new state (last write wins)
     local claim_cache = {}
-    local bene_cache = {} -- benekey -> year -> {aco, e, mask} or false
-    local part_cache = {}
+    local bene_cache = {}  -- year -> bene_h -> attribution or false
+    local part_cache = {}  -- year -> 'tin:x' -> ACO or false
+    local qcache = {}      -- ledger key -> measure id -> {d, n, x}
+    local stay_cache = {}  -- bene_h -> claim hash -> stay
+    local stay_set = {}    -- bene_h -> claim hash -> value or false
     local stats = {}
     local acos = {}
     local dlq = {}
     local attr = {}
+    local moves = {}
     local applied, dup, stale, cancels, markers = 0, 0, 0, 0, 0
+
+    local function add(key, field, v)
+        if v ~= 0 then
+            local t = child(incr, key)
+            t[field] = (t[field] or 0) + v
+        end
+    end
 
     local function counter_key(target, year)
         local t = child(keycache, target)
@@ -103,19 +224,12 @@ local function apply(keys, args)
         return k
     end
 
-    local function add(key, field, sign, p, a, c)
-        local t = child(incr, key)
-        local v = t[field]
-        if not v then
-            t[field] = {sign * p, sign * a, sign * c}
-        else
-            v[1] = v[1] + sign * p
-            v[2] = v[2] + sign * a
-            v[3] = v[3] + sign * c
-        end
+    local function ledger_key(year, bh)
+        return prefix .. 'led:' .. year .. ':' .. bh
     end
 
-    -- The field prefix of a target's bucket: E .. suffix [.. reason ':'].
+    -- The counter field prefix of a target's bucket: E .. suffix [..
+    -- reason ':'].
     local function field_of(target, e, suffix)
         if string.byte(target, 1) == 126 then
             return e .. suffix .. string.sub(target, 2) .. ':'
@@ -123,11 +237,11 @@ local function apply(keys, args)
         return e .. suffix
     end
 
-    -- An attribution value 'ACO:E:mask:optout' as {aco, e, mask}, or false.
-    -- A malformed one (hand-edited, say) counts as none rather than failing
+    -- 'ACO:E:mask:optout[:birth_year:sex]' as a table, or false. A
+    -- malformed value (hand-edited, say) counts as none rather than failing
     -- every batch of the partition.
     local function parse_attr(rec)
-        if not rec then
+        if not rec or rec == '' then
             return false
         end
         local f = split(rec, ':')
@@ -135,7 +249,8 @@ local function apply(keys, args)
         if not mask then
             return false
         end
-        return {f[1], f[2], mask}
+        return {aco = f[1], e = f[2], mask = mask, optout = f[4] == '1',
+            birth = tonumber(f[5] or ''), sex = f[6] or ''}
     end
 
     local function bene_year(bh, year)
@@ -148,14 +263,23 @@ local function apply(keys, args)
         return v
     end
 
-    -- Read in bulk what the batch will look up one by one: every claim
-    -- state (MGET) and every beneficiary's attribution for every year its
-    -- buckets fall in (HMGET per year). One command per 1,000 keys instead
-    -- of one per claim.
+    local fallback = {'tin:', 'tin:', 'npi:', 'npi:'}
+
+    -- Read in bulk what the batch will look up one by one: claim states
+    -- (MGET), attribution for every year a claim touches or a record
+    -- changes, and the participant ids of every claim (HMGET per year).
     local function prefetch()
         local cks, seen_ck = {}, {}
-        local benes = {} -- year -> list of bene hashes
-        local seen_b = {}
+        local benes, seen_b = {}, {}
+        local parts, seen_p = {}, {}
+        local function want_bene(year, bh)
+            local sk = year .. bh
+            if not seen_b[sk] then
+                seen_b[sk] = true
+                local l = child(benes, year)
+                l[#l + 1] = bh
+            end
+        end
         for x = 1, n do
             local m = msgs[x]
             local kind = m[1]
@@ -167,14 +291,23 @@ local function apply(keys, args)
                 end
                 for b = 0, m[15] - 1 do
                     local year = m[16 + 6 * b]
-                    local sk = year .. bh
-                    if not seen_b[sk] then
-                        seen_b[sk] = true
-                        local l = child(benes, year)
-                        l[#l + 1] = bh
+                    want_bene(year, bh)
+                    for i = 1, 4 do
+                        local id = m[9 + i]
+                        if id ~= '' then
+                            local f = fallback[i] .. id
+                            local sk = year .. f
+                            if not seen_p[sk] then
+                                seen_p[sk] = true
+                                local l = child(parts, year)
+                                l[#l + 1] = f
+                            end
+                        end
                     end
                 end
-            elseif kind ~= 'D' and kind ~= 'M' and kind ~= 'A' then
+            elseif kind == 'A' then
+                want_bene(m[3], m[2])
+            elseif kind ~= 'D' and kind ~= 'M' then
                 return false
             end
         end
@@ -182,8 +315,7 @@ local function apply(keys, args)
             local chunk = {unpack(cks, c, math.min(c + 999, #cks))}
             local vals = call('MGET', unpack(chunk))
             for x = 1, #chunk do
-                local v = vals[x]
-                claim_cache[chunk[x]] = v or false
+                claim_cache[chunk[x]] = vals[x] or false
             end
         end
         for year, l in pairs(benes) do
@@ -197,59 +329,343 @@ local function apply(keys, args)
                 end
             end
         end
-        return true
-    end
-
-    local function participant(year, field)
-        local k = year .. field
-        local v = part_cache[k]
-        if v == nil then
-            v = call('HGET', prefix .. 'participant:' .. year, field) or false
-            part_cache[k] = v
-        end
-        return v
-    end
-
-    -- Attribution of one bucket (docs/netting.md section 4).
-    -- m is the claim message: its fallback ids (tin1 tin2 npi1 npi2) are
-    -- m[10..13], looked at only when the beneficiary is not assigned.
-    local fallback = {'tin:', 'tin:', 'npi:', 'npi:'}
-    local function attribute(bh, year, month, m)
-        local rec = bene_year(bh, year)
-        local e, reason = 'U', '~no_attribution'
-        if rec then
-            e = rec[2]
-            if math.floor(rec[3] / 2 ^ (month - 1)) % 2 == 1 then
-                return rec[1], e
-            end
-            reason = '~not_assigned_month'
-        end
-        for x = 1, 4 do
-            local id = m[9 + x]
-            if id ~= '' then
-                local a = participant(year, fallback[x] .. id)
-                if a then
-                    return a, e
+        for year, l in pairs(parts) do
+            local t = child(part_cache, year)
+            local key = prefix .. 'participant:' .. year
+            for c = 1, #l, 1000 do
+                local chunk = {unpack(l, c, math.min(c + 999, #l))}
+                local vals = call('HMGET', key, unpack(chunk))
+                for x = 1, #chunk do
+                    t[chunk[x]] = vals[x] or false
                 end
             end
         end
-        return reason, e
+        return true
+    end
+
+    -- The participant-fallback ACO of a claim for a year, or ''
+    -- (docs/netting.md section 4, step 2).
+    local function fallback_of(year, m)
+        local t = child(part_cache, year)
+        for i = 1, 4 do
+            local id = m[9 + i]
+            if id ~= '' then
+                local f = fallback[i] .. id
+                local a = t[f]
+                if a == nil then
+                    a = call('HGET', prefix .. 'participant:' .. year, f)
+                        or false
+                    t[f] = a
+                end
+                if a then
+                    return a
+                end
+            end
+        end
+        return ''
+    end
+
+    -- Where a bucket of month `month` with fallback F counts under
+    -- attribution `rec`: target ('ACO' or '~reason') and enrollment type.
+    local function resolve(rec, month, f)
+        if rec then
+            if bit(rec.mask, month) then
+                return rec.aco, rec.e
+            end
+            if f ~= '' then
+                return f, rec.e
+            end
+            return '~not_assigned_month', rec.e
+        end
+        if f ~= '' then
+            return f, 'U'
+        end
+        return '~no_attribution', 'U'
+    end
+
+    -- Book (sign 1) or unbook (-1) one bucket in the counters and the
+    -- ledger. sfx is ':MM:TT:RRRRRR:'.
+    local function book(bh, year, month, sfx, f, sign, p, a, c)
+        local target, e = resolve(bene_year(bh, year), month, f)
+        local ck = counter_key(target, year)
+        local field = field_of(target, e, sfx)
+        local lk = ledger_key(year, bh)
+        local lf = string.sub(sfx, 2) .. f .. ':'
+        add(ck, field .. 'p', sign * p)
+        add(ck, field .. 'a', sign * a)
+        add(ck, field .. 'n', sign * c)
+        add(lk, lf .. 'p', sign * p)
+        add(lk, lf .. 'a', sign * a)
+        add(lk, lf .. 'n', sign * c)
+        return target
+    end
+
+    local function measure_def(id, year)
+        local l = measures[id]
+        if l then
+            for _, d in ipairs(l) do
+                if year >= d[1] and year <= d[2] then
+                    return d
+                end
+            end
+        end
+        return nil
+    end
+
+    -- Status of a beneficiary for one measure and year (docs/quality.md
+    -- 3.2): den, num, excl as 0/1.
+    local function status(rec, year, id, c)
+        if not rec or rec.mask == 0 or c[1] <= 0 then
+            return 0, 0, 0
+        end
+        local d = measure_def(id, year)
+        if not d then
+            return 0, 0, 0
+        end
+        if d[3] >= 0 or d[4] >= 0 then
+            if not rec.birth then
+                return 0, 0, 0
+            end
+            local age = year - rec.birth
+            if (d[3] >= 0 and age < d[3]) or (d[4] >= 0 and age > d[4]) then
+                return 0, 0, 0
+            end
+        end
+        if d[5] ~= '*' and rec.sex ~= d[5] then
+            return 0, 0, 0
+        end
+        if c[3] > 0 then
+            return 0, 0, 1
+        end
+        return 1, (c[2] > 0) and 1 or 0, 0
+    end
+
+    local function quality_key(aco, year)
+        acos[aco] = true
+        return prefix .. 'aco:' .. aco .. ':quality:' .. year
+    end
+
+    local function qcounts(lk, id)
+        local t = child(qcache, lk)
+        local c = t[id]
+        if not c then
+            local v = call('HMGET', lk, 'q:' .. id .. ':d', 'q:' .. id .. ':n',
+                'q:' .. id .. ':x')
+            c = {tonumber(v[1] or '0'), tonumber(v[2] or '0'),
+                tonumber(v[3] or '0')}
+            t[id] = c
+        end
+        return c
+    end
+
+    -- Add (sign 1) or remove (-1) one claim version's measure roles.
+    local roles = {d = 1, n = 2, x = 3}
+    local function quality_change(bh, year, q, sign)
+        local lk = ledger_key(year, bh)
+        local rec = bene_year(bh, year)
+        for item in string.gmatch(q, '[^;]+') do
+            local colon = string.find(item, ':', 1, true)
+            local id = string.sub(item, 1, colon - 1)
+            local c = qcounts(lk, id)
+            local d0, n0, x0 = status(rec, year, id, c)
+            for r in string.gmatch(string.sub(item, colon + 1), '.') do
+                local i = roles[r]
+                c[i] = c[i] + sign
+                add(lk, 'q:' .. id .. ':' .. r, sign)
+            end
+            local d1, n1, x1 = status(rec, year, id, c)
+            if rec and rec.mask ~= 0 then
+                local qk = quality_key(rec.aco, year)
+                add(qk, id .. ':den', d1 - d0)
+                add(qk, id .. ':num', n1 - n0)
+                add(qk, id .. ':excl', x1 - x0)
+            end
+        end
+    end
+
+    local function stays_of(bh)
+        local s = stay_cache[bh]
+        if not s then
+            s = {}
+            local v = call('HGETALL', prefix .. 'stays:' .. bh)
+            for i = 1, #v, 2 do
+                s[v[i]] = parse_stay(v[i + 1], v[i])
+            end
+            stay_cache[bh] = s
+        end
+        return s
+    end
+
+    local outcome_fields = {'o:i', 'o:r', 'o:a'}
+    local aco_outcome = {'readm:index', 'readm:readmit', 'admits'}
+
+    -- Replace (or remove, value '') the stay of claim `sk` and book the
+    -- change of the beneficiary's outcome figures.
+    local function stay_change(bh, sk, value)
+        local s = stays_of(bh)
+        local before = outcomes(s)
+        if value == '' then
+            s[sk] = nil
+            child(stay_set, bh)[sk] = false
+        else
+            s[sk] = parse_stay(value, sk)
+            child(stay_set, bh)[sk] = value
+        end
+        local after = outcomes(s)
+        local years = {}
+        for y in pairs(before) do
+            years[y] = true
+        end
+        for y in pairs(after) do
+            years[y] = true
+        end
+        for y in pairs(years) do
+            local b = before[y] or {0, 0, 0}
+            local a = after[y] or {0, 0, 0}
+            local rec = bene_year(bh, y)
+            local lk = ledger_key(y, bh)
+            for i = 1, 3 do
+                local dv = a[i] - b[i]
+                if dv ~= 0 then
+                    add(lk, outcome_fields[i], dv)
+                    if rec and rec.mask ~= 0 then
+                        add(quality_key(rec.aco, y), aco_outcome[i], dv)
+                    end
+                end
+            end
+        end
     end
 
     -- Remove the stored contributions of a version, booked in month recv.
-    -- The state is rank(55)|vh(32)|digest(32)|adj|targets|blob, so targets
-    -- start at byte 125.
-    local function unbook(state, recv)
-        local sep = string.find(state, '|', 125, true)
-        local targets = split(string.sub(state, 125, sep - 1), ';')
+    -- Returns the version's stay ('' none).
+    local function unbook(state, recv, bh)
+        local rest = split(string.sub(state, 125), '|')
+        local fl = split(rest[1], ';')
         local i = 0
-        for item in string.gmatch(string.sub(state, sep + 1), '[^;]+') do
+        for item in string.gmatch(rest[2] or '', '[^;]+') do
             i = i + 1
             local b = split(item, ',')
-            local te = split(targets[i], ':')
-            local suffix = ':' .. b[2] .. ':' .. b[3] .. ':' .. recv .. ':'
-            add(counter_key(te[1], b[1]), field_of(te[1], te[2], suffix), -1,
+            local sfx = ':' .. b[2] .. ':' .. b[3] .. ':' .. recv .. ':'
+            book(bh, tonumber(b[1]), tonumber(b[2]), sfx, fl[i] or '', -1,
                 tonumber(b[4]), tonumber(b[5]), tonumber(b[6]))
+        end
+        if rest[4] and rest[4] ~= '' then
+            quality_change(bh, tonumber(rest[3]), rest[4], -1)
+        end
+        return rest[5] or ''
+    end
+
+    -- Everything of one beneficiary and year: the ledger as stored plus
+    -- this batch's pending increments to it.
+    local function ledger_now(lk)
+        local v = call('HGETALL', lk)
+        local t = {}
+        for i = 1, #v, 2 do
+            t[v[i]] = tonumber(v[i + 1])
+        end
+        local pend = incr[lk]
+        if pend then
+            for f, d in pairs(pend) do
+                t[f] = (t[f] or 0) + d
+            end
+        end
+        return t
+    end
+
+    local function pop_add(rec, year, sign)
+        if rec and rec.mask ~= 0 then
+            acos[rec.aco] = true
+            local k = prefix .. 'aco:' .. rec.aco .. ':pop:' .. year
+            local months = popcount(rec.mask)
+            add(k, rec.e .. ':b', sign)
+            add(k, rec.e .. ':m', sign * months)
+            if rec.optout then
+                add(k, rec.e .. ':xb', sign)
+                add(k, rec.e .. ':xm', sign * months)
+            end
+        end
+    end
+
+    local function same_attr(a, b)
+        if not a or not b then
+            return a == b
+        end
+        return a.aco == b.aco and a.e == b.e and a.mask == b.mask
+            and a.optout == b.optout and a.birth == b.birth
+            and a.sex == b.sex
+    end
+
+    -- A beneficiary's attribution for a year changes from old to new:
+    -- move everything the ledger holds (docs/quality.md section 1).
+    local function reattribute(bh, year, old, new, m)
+        pop_add(old, year, -1)
+        pop_add(new, year, 1)
+        local led = ledger_now(ledger_key(year, bh))
+        local moved = 0
+        local q = {}
+        for f, v in pairs(led) do
+            if v ~= 0 then
+                local p = split(f, ':')
+                if p[1] == 'q' then
+                    local c = child(q, p[2])
+                    c[roles[p[3]]] = v
+                elseif p[1] == 'o' then
+                    local i = ({i = 1, r = 2, a = 3})[p[2]]
+                    if old and old.mask ~= 0 then
+                        add(quality_key(old.aco, year), aco_outcome[i], -v)
+                    end
+                    if new and new.mask ~= 0 then
+                        add(quality_key(new.aco, year), aco_outcome[i], v)
+                    end
+                else
+                    -- MM:TT:RRRRRR:F:k
+                    local month = tonumber(p[1])
+                    local t0, e0 = resolve(old, month, p[4])
+                    local t1, e1 = resolve(new, month, p[4])
+                    if t0 ~= t1 or e0 ~= e1 then
+                        local sfx = ':' .. p[1] .. ':' .. p[2] .. ':' .. p[3]
+                            .. ':'
+                        add(counter_key(t0, year), field_of(t0, e0, sfx)
+                            .. p[5], -v)
+                        add(counter_key(t1, year), field_of(t1, e1, sfx)
+                            .. p[5], v)
+                        if not bit(moved, month) then
+                            moved = moved + 2 ^ (month - 1)
+                        end
+                    end
+                end
+            end
+        end
+        for id, c in pairs(q) do
+            c = {c[1] or 0, c[2] or 0, c[3] or 0}
+            local d0, n0, x0 = status(old, year, id, c)
+            local d1, n1, x1 = status(new, year, id, c)
+            if old and old.mask ~= 0 then
+                local k = quality_key(old.aco, year)
+                add(k, id .. ':den', -d0)
+                add(k, id .. ':num', -n0)
+                add(k, id .. ':excl', -x0)
+            end
+            if new and new.mask ~= 0 then
+                local k = quality_key(new.aco, year)
+                add(k, id .. ':den', d1)
+                add(k, id .. ':num', n1)
+                add(k, id .. ':excl', x1)
+            end
+        end
+        local changed = not old or not new or old.aco ~= new.aco
+            or old.e ~= new.e or old.mask ~= new.mask
+        if changed and (old or moved ~= 0) then
+            local eff = 0
+            for month = 1, 12 do
+                if bit(moved, month) then
+                    eff = month
+                    break
+                end
+            end
+            moves[#moves + 1] = {bh, year, old and old.aco or '-',
+                new and new.aco or '-', old and old.e or '-',
+                new and new.e or '-', moved, eff, m[5], m[6]}
         end
     end
 
@@ -263,6 +679,8 @@ local function apply(keys, args)
             local off, ck, vh, digest = m[2], m[3], m[4], m[5]
             local rank, adj, bh, recv = m[6], m[7], m[8], m[9]
             local blob, nb = m[14], m[15]
+            local qyear, q, stay = m[16 + 6 * nb], m[17 + 6 * nb],
+                m[18 + 6 * nb]
 
             local state = claim_cache[ck]
             local verdict = 'apply'
@@ -282,35 +700,38 @@ local function apply(keys, args)
             elseif verdict == 'conflict' then
                 dlq[#dlq + 1] = {off, 'version_conflict'}
             else
+                local old_stay = ''
                 if state then
-                    unbook(state, recv)
+                    old_stay = unbook(state, recv, bh)
                 end
-                local targets = ''
+                local fl = {}
                 if adj ~= 'C' then
                     for b = 0, nb - 1 do
                         local k = 16 + 6 * b
                         local year = m[k]
-                        local target, e = attribute(bh, year, m[k + 1], m)
+                        local f = fallback_of(year, m)
                         local cnt = m[k + 5]
+                        local target = book(bh, year, m[k + 1], m[k + 2], f,
+                            1, m[k + 3], m[k + 4], cnt)
                         if cnt == 1 and string.byte(target, 1) == 126 then
                             local st = 'unattributed:' .. string.sub(target, 2)
                             stats[st] = (stats[st] or 0) + 1
                         end
-                        add(counter_key(target, year),
-                            field_of(target, e, m[k + 2]), 1, m[k + 3],
-                            m[k + 4], cnt)
-                        if b == 0 then
-                            targets = target .. ':' .. e
-                        else
-                            targets = targets .. ';' .. target .. ':' .. e
-                        end
+                        fl[b + 1] = f
+                    end
+                    if q ~= '' then
+                        quality_change(bh, qyear, q, 1)
                     end
                 else
                     cancels = cancels + 1
-                    blob = ''
+                    blob, q, stay = '', '', ''
+                end
+                if stay ~= old_stay then
+                    stay_change(bh, string.sub(ck, -32), stay)
                 end
                 local new = rank .. '|' .. vh .. '|' .. digest .. '|' .. adj
-                    .. '|' .. targets .. '|' .. blob
+                    .. '|' .. table.concat(fl, ';') .. '|' .. blob .. '|'
+                    .. qyear .. '|' .. q .. '|' .. stay
                 claim_set[ck] = new
                 claim_cache[ck] = new
                 applied = applied + 1
@@ -321,17 +742,21 @@ local function apply(keys, args)
             markers = markers + 1
         elseif kind == 'A' then
             local bh, year, value = m[2], m[3], m[4]
-            attr[#attr + 1] = {bh, year, value}
-            local t = child(bene_cache, year)
-            local v = parse_attr(value ~= '' and value or nil)
-            if v then
-                acos[v[1]] = true
+            local old = bene_year(bh, year)
+            local new = parse_attr(value)
+            if not same_attr(old, new) then
+                reattribute(bh, year, old, new, m)
+                attr[#attr + 1] = {bh, year, value}
+                bene_cache[year][bh] = new
             end
-            t[bh] = v
+            stats.attribution = (stats.attribution or 0) + 1
         end
     end
 
     -- All reads are done; from here on only writes.
+    if not layout then
+        call('SET', prefix .. 'layout', '2')
+    end
     local kv = {}
     for ck, st in pairs(claim_set) do
         kv[#kv + 1] = ck
@@ -351,25 +776,36 @@ local function apply(keys, args)
             call('HSET', prefix .. 'bene:' .. a[2], a[1], a[3])
         end
     end
+    for bh, fields in pairs(stay_set) do
+        local key = prefix .. 'stays:' .. bh
+        for f, v in pairs(fields) do
+            if v then
+                call('HSET', key, f, v)
+            else
+                call('HDEL', key, f)
+            end
+        end
+    end
     local fmt = string.format
     for key, fields in pairs(incr) do
         for field, v in pairs(fields) do
-            if v[1] ~= 0 then
-                call('HINCRBY', key, field .. 'p', fmt('%d', v[1]))
-            end
-            if v[2] ~= 0 then
-                call('HINCRBY', key, field .. 'a', fmt('%d', v[2]))
-            end
-            if v[3] ~= 0 then
-                call('HINCRBY', key, field .. 'n', fmt('%d', v[3]))
+            if v ~= 0 then
+                call('HINCRBY', key, field, fmt('%d', v))
             end
         end
     end
     for _, d in ipairs(dlq) do
         call('HINCRBY', prefix .. 'dlq:count', d[2], 1)
         call('XADD', prefix .. 'dlq', 'MAXLEN', '~', '100000', '*',
-            'topic_partition', tp, 'offset', string.format('%d', d[1]),
+            'topic_partition', tp, 'offset', fmt('%d', d[1]),
             'reason', d[2])
+    end
+    for _, v in ipairs(moves) do
+        call('XADD', prefix .. 'reattribution', 'MAXLEN', '~', '1000000', '*',
+            'bene', v[1], 'year', fmt('%d', v[2]), 'from', v[3], 'to', v[4],
+            'from_enrollment', v[5], 'to_enrollment', v[6],
+            'months', fmt('%d', v[7]), 'effective_month', fmt('%d', v[8]),
+            'source', tp .. '/' .. fmt('%d', v[9]), 'as_of', v[10])
     end
     local acolist = {}
     for aco in pairs(acos) do
@@ -384,8 +820,8 @@ local function apply(keys, args)
     stats.stale = stale
     stats.cancel = cancels
     stats.markers = markers
-    stats.attribution = #attr
     stats.dead_letter = #dlq
+    stats.reattributed = #moves
     local st = prefix .. 'stats'
     for field, v in pairs(stats) do
         if v ~= 0 then

@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "consumers/batch_internal.h"
+#include "consumers/measures.h"
 #include "daemon/rc.h"
 
 #define HEADER_ARGS 10 /* FCALL name 1 key prefix tp from to wm n */
+#define MAX_HITS    64 /* measures one claim can touch in one year */
 
 struct arg {
         size_t off;
@@ -58,6 +60,13 @@ struct clm_batch {
         int64_t paid[CLM_MAX_LINES + 1];
         int64_t allowed[CLM_MAX_LINES + 1];
         char blob[(CLM_MAX_LINES + 1) * 64];
+        /* the digest's input: the contribution run plus the coded content
+         * (diagnoses, HCPCS, discharge status) */
+        char dig[(CLM_MAX_LINES + 1) * 64 +
+                 (CLM_MAX_DX + CLM_MAX_LINES + 4) * CLM_CODE_MAX];
+        /* quality evaluation; NULL when off */
+        const struct clm_measures *measures;
+        struct clm_measure_hit hits[MAX_HITS];
 };
 
 struct clm_batch *
@@ -200,6 +209,12 @@ clm_batch_reset(struct clm_batch *b,
         b->watermark = -1;
         (void)snprintf(b->prefix, sizeof(b->prefix), "%s", prefix);
         (void)snprintf(b->tp, sizeof(b->tp), "%s", topic_partition);
+}
+
+void
+clm_batch_set_measures(struct clm_batch *b, const struct clm_measures *ms)
+{
+        b->measures = ms;
 }
 
 size_t
@@ -347,6 +362,112 @@ adj_code(enum clm_adjustment a)
 }
 
 /*
+ * What the digest covers besides the contribution run: every coded field
+ * that decides the version's measure roles and stay, so a changed
+ * diagnosis under the same version id is a conflict, not a duplicate.
+ * Separators keep field boundaries unambiguous. Returns bytes written
+ * (bounded by struct clm_batch's dig).
+ */
+static size_t
+coded_content(const struct clm_claim *c, char *out)
+{
+        char *p = out;
+
+        *p++ = '|';
+        p = put_str(p, c->principal_dx);
+        for (size_t i = 0; i < c->n_dx; i++) {
+                *p++ = ',';
+                p = put_str(p, c->dx[i]);
+        }
+        *p++ = '|';
+        for (size_t i = 0; i < c->n_lines; i++) {
+                *p++ = ',';
+                p = put_str(p, c->lines[i].hcpcs);
+        }
+        *p++ = '|';
+        p = put_str(p, c->discharge_status);
+        return (size_t)(p - out);
+}
+
+static const char role_letter[] = {'d', 'n', 'x'};
+
+/*
+ * The claim's quality arguments (apply.lua): performance year, measure
+ * roles 'id:dnx;...' and the inpatient stay 'adm,dis,adm_year,dis_year,
+ * flags'. Zero and empty strings when quality is off, for a cancellation,
+ * or when the claim plays no role. Transfers (02) and ineligible
+ * discharges (07 left against advice, 20 died) are docs/quality.md 4.
+ */
+static int
+push_quality(struct clm_batch *b, const struct clm_claim *c)
+{
+        char q[MAX_HITS * 24];
+        char stay[96];
+        char *p = q;
+        size_t nh = 0;
+        int year = 0;
+        int mo;
+        int d;
+        int rc;
+
+        stay[0] = '\0';
+        if (b->measures != NULL && c->adjustment != CLM_ADJ_CANCEL) {
+                clm_date_civil(c->thru_date, &year, &mo, &d);
+                nh = clm_measures_eval(b->measures, c, year, b->hits, MAX_HITS);
+                if (c->claim_type == 60) {
+                        int ay;
+                        char *s = stay;
+
+                        clm_date_civil(c->from_date, &ay, &mo, &d);
+                        s = fmt_i64(s, c->from_date, 0);
+                        *s++ = ',';
+                        s = fmt_i64(s, c->thru_date, 0);
+                        *s++ = ',';
+                        s = fmt_i64(s, ay, 0);
+                        *s++ = ',';
+                        s = fmt_i64(s, year, 0);
+                        *s++ = ',';
+                        if (strcmp(c->discharge_status, "02") == 0) {
+                                *s++ = 't';
+                        }
+                        if (strcmp(c->discharge_status, "07") == 0 ||
+                            strcmp(c->discharge_status, "20") == 0) {
+                                *s++ = 'x';
+                        }
+                        if (clm_measures_planned(b->measures,
+                                                 c->principal_dx)) {
+                                *s++ = 'p';
+                        }
+                        *s = '\0';
+                }
+        }
+        for (size_t i = 0; i < nh; i++) {
+                const char *id = b->hits[i].def->id;
+
+                /* ids are short (checked by the loader); keep room for
+                 * "id:dnx;" */
+                if ((size_t)(p - q) + strlen(id) + 6 >= sizeof(q)) {
+                        break;
+                }
+                if (i > 0) {
+                        *p++ = ';';
+                }
+                p = put_str(p, id);
+                *p++ = ':';
+                for (unsigned r = 0; r < 3; r++) {
+                        if (b->hits[i].roles & (1u << r)) {
+                                *p++ = role_letter[r];
+                        }
+                }
+        }
+        *p = '\0';
+        rc = push_i64(b, nh > 0 || stay[0] != '\0' ? year : 0);
+        rc |= push_str(b, q);
+        rc |= push_str(b, stay);
+        return rc;
+}
+
+/*
  * Insert the bene hash and received month as arguments first+1 and first+2
  * (after adj). The strings go to the arena's end; only the small argument
  * table shifts.
@@ -482,7 +603,9 @@ clm_batch_add_claim(struct clm_batch *b,
                 struct arg z = b->args[b->n_args - 2];
                 size_t len = z.off + z.len - a.off;
 
-                clm_keyhash_hex(kh, "digest", b->arena + a.off, len, digest);
+                memcpy(b->dig, b->arena + a.off, len);
+                len += coded_content(c, b->dig + len);
+                clm_keyhash_hex(kh, "digest", b->dig, len, digest);
                 memcpy(b->arena + b->args[digest_slot].off, digest,
                        CLM_KEYHASH_HEX - 1);
         }
@@ -507,6 +630,9 @@ clm_batch_add_claim(struct clm_batch *b,
                 rc |= push_i64(b, paid[k]);
                 rc |= push_i64(b, allowed[k]);
                 rc |= push_i64(b, months[k] == count_month);
+        }
+        if (rc == CLM_OK) {
+                rc = push_quality(b, c);
         }
         if (rc != CLM_OK) {
                 return CLM_ERR_NOMEM;
@@ -565,22 +691,40 @@ clm_batch_add_attribution(struct clm_batch *b,
                           const struct clm_attribution *a)
 {
         char bh[CLM_KEYHASH_HEX];
-        char value[64];
+        char value[96];
+        char birth[16] = "";
+        char as_of[16];
+        int y;
+        int mo;
+        int d;
         int rc;
 
         clm_keyhash_hex(kh, "bene", a->mbi, strlen(a->mbi), bh);
+        if (a->birth_date != CLM_DATE_NULL) {
+                clm_date_civil(a->birth_date, &y, &mo, &d);
+                (void)snprintf(birth, sizeof(birth), "%d", y);
+        }
+        clm_date_civil(a->as_of, &y, &mo, &d);
+        (void)snprintf(as_of, sizeof(as_of), "%04d%02d%02d", y, mo, d);
         if (a->change == CLM_ATTR_TERMINATE) {
                 value[0] = '\0';
         } else {
-                (void)snprintf(value, sizeof(value), "%s:%c:%u:%d", a->aco_id,
-                               clm_enrollment_code(a->enrollment),
+                /* The birth year is all the age conditions need (age on
+                 * 31 December of the performance year). */
+                (void)snprintf(value, sizeof(value), "%s:%c:%u:%d:%s:%s",
+                               a->aco_id, clm_enrollment_code(a->enrollment),
                                (unsigned)a->month_flags,
-                               a->data_sharing_excluded ? 1 : 0);
+                               a->data_sharing_excluded ? 1 : 0, birth,
+                               a->sex == 'F'   ? "F"
+                               : a->sex == 'M' ? "M"
+                                               : "");
         }
         rc = push_str(b, "A");
         rc |= push_str(b, bh);
         rc |= push_i64(b, a->performance_year);
         rc |= push_str(b, value);
+        rc |= push_i64(b, offset);
+        rc |= push_str(b, as_of);
         if (rc != CLM_OK) {
                 return CLM_ERR_NOMEM;
         }
@@ -704,7 +848,7 @@ clm_batch_argv(struct clm_batch *b,
         char *to = b->h_to;
         char *wm = b->h_wm;
         char *n = b->h_n;
-        size_t total = HEADER_ARGS + 1;
+        size_t total = HEADER_ARGS + 2;
         const char *hdr[HEADER_ARGS];
 
         *argc = 0;
@@ -752,6 +896,9 @@ clm_batch_argv(struct clm_batch *b,
         }
         b->argv[HEADER_ARGS] = (const char *)b->pack;
         b->argvlen[HEADER_ARGS] = b->pack_len;
+        b->argv[HEADER_ARGS + 1] =
+                b->measures != NULL ? clm_measures_lua_table(b->measures) : "";
+        b->argvlen[HEADER_ARGS + 1] = strlen(b->argv[HEADER_ARGS + 1]);
         *argc = (int)total;
         *argv = b->argv;
         *argvlen = b->argvlen;

@@ -23,6 +23,15 @@ struct clm_batch *clm_batch_new(void);
 /** @brief NULL-safe. */
 void clm_batch_free(struct clm_batch *b);
 
+struct clm_measures;
+
+/**
+ * @brief Evaluate quality measures and inpatient stays (docs/quality.md)
+ * for the claims added from now on.
+ * @param ms borrowed, must outlive the batch's use; NULL turns it off
+ */
+void clm_batch_set_measures(struct clm_batch *b, const struct clm_measures *ms);
+
 /**
  * @brief Start a batch for one partition.
  * @param prefix Redis key prefix (borrowed, copied)

@@ -5,28 +5,41 @@
  *
  *   claimsctl -c FILE load-attribution CSV   mbi,aco_id,performance_year,
  *                                            enrollment_type,month_flags,
- *                                            data_sharing_excluded
+ *                                            data_sharing_excluded,
+ *                                            birth_date,sex (through the
+ *                                            Redis function: history moves)
+ *   claimsctl -c FILE population             population counters (TSV)
+ *   claimsctl -c FILE quality ACO [--year Y] [--json]
+ *   claimsctl -c FILE quality-counts         quality counters (TSV)
  *   claimsctl -c FILE load-participants CSV  aco_id,performance_year,tin,npi
  *   claimsctl -c FILE totals                 per ACO/year/month/enrollment/
  *                                            claim type, summed over received
  *                                            months (the oracle's format)
  *   claimsctl -c FILE report                 per-ACO summary
- *   claimsctl -c FILE status                 offsets, watermarks, outcomes
+ *   claimsctl -c FILE status [--json]        instances, partitions, lag,
+ *                                            rates, outcomes, dead letters
+ *   claimsctl -c FILE health [--max-lag N] [--stale-seconds S]
+ *                                            exit 0 healthy, 1 degraded,
+ *                                            2 down, with a one-line reason
  *
  * Output never contains a beneficiary id: ids are hashed on load.
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
 #include "consumers/keyhash.h"
+#include "consumers/monitor.h"
 #include "daemon/config.h"
 #include "daemon/rc.h"
 #include "schemas/event.h"
+#include "tools/ctl_quality.h"
 
 #define PIPELINE_DEPTH 1000
 
@@ -131,91 +144,6 @@ split_csv(char *line, char **cols, size_t max)
                 *p++ = '\0';
         }
         return n;
-}
-
-static int
-enroll_code(const char *s)
-{
-        if (strcmp(s, "ESRD") == 0) {
-                return 'E';
-        }
-        if (strcmp(s, "DISABLED") == 0) {
-                return 'D';
-        }
-        if (strcmp(s, "AGED_DUAL") == 0) {
-                return 'A';
-        }
-        if (strcmp(s, "AGED_NON_DUAL") == 0) {
-                return 'N';
-        }
-        return -1;
-}
-
-static int
-load_attribution(struct ctl *ctl, const char *path)
-{
-        FILE *f = fopen(path, "r");
-        char line[512];
-        long lineno = 0;
-        long loaded = 0;
-        int rc = CLM_OK;
-
-        if (f == NULL) {
-                fprintf(stderr, "claimsctl: %s: cannot open\n", path);
-                return CLM_ERR_IO;
-        }
-        while (rc == CLM_OK && fgets(line, sizeof(line), f) != NULL) {
-                char *col[8];
-                char bh[CLM_KEYHASH_HEX];
-                char key[256];
-                char value[96];
-                size_t n;
-                int e;
-                long mask;
-                const char *argv[4];
-
-                lineno++;
-                n = split_csv(line, col, 8);
-                if (lineno == 1 && strcmp(col[0], "mbi") == 0) {
-                        continue;
-                }
-                if (n < 5 || col[0][0] == '\0' || col[1][0] == '\0' ||
-                    (e = enroll_code(col[3])) < 0 ||
-                    (mask = strtol(col[4], NULL, 10)) < 0 || mask > 4095 ||
-                    strtol(col[2], NULL, 10) < 1900) {
-                        fprintf(stderr, "claimsctl: %s:%ld: malformed row\n",
-                                path, lineno);
-                        rc = CLM_ERR_INVALID;
-                        break;
-                }
-                clm_keyhash_hex(&ctl->kh, "bene", col[0], strlen(col[0]), bh);
-                (void)snprintf(key, sizeof(key), "%sbene:%s",
-                               ctl->cfg->redis_prefix, col[2]);
-                (void)snprintf(value, sizeof(value), "%s:%c:%ld:%d", col[1], e,
-                               mask, n > 5 && strcmp(col[5], "1") == 0);
-                argv[0] = "HSET";
-                argv[1] = key;
-                argv[2] = bh;
-                argv[3] = value;
-                rc = append(ctl, 4, argv);
-                (void)snprintf(key, sizeof(key), "%sacos",
-                               ctl->cfg->redis_prefix);
-                argv[0] = "SADD";
-                argv[1] = key;
-                argv[2] = col[1];
-                if (rc == CLM_OK) {
-                        rc = append(ctl, 3, argv);
-                }
-                loaded++;
-        }
-        fclose(f);
-        if (drain(ctl) != CLM_OK) {
-                rc = CLM_ERR_REDIS;
-        }
-        if (rc == CLM_OK) {
-                printf("loaded %ld attribution rows\n", loaded);
-        }
-        return rc;
 }
 
 static int
@@ -520,68 +448,883 @@ report(struct ctl *ctl)
         return CLM_OK;
 }
 
-static void
-print_hash(struct ctl *ctl, const char *title, const char *name)
+/* ---- status and health ---------------------------------------------------
+ * What the daemons publish (consumers/monitor.h, docs/redis-keys.md) plus
+ * the Redis function's totals, as a table, as JSON, or as a verdict for
+ * probes. Redis being unreachable is an answer here, not a failure: the
+ * host's status file ($RUNTIME_DIRECTORY/status) then tells whether the
+ * local daemon is alive and retrying. */
+
+#define DEFAULT_MAX_LAG 10000
+#define DEFAULT_STALE_S 15
+#define EXIT_USAGE      64
+
+struct mon_opts {
+        bool json;
+        int64_t max_lag;
+        int64_t stale_s;
+        const char *status_file; /* NULL: $RUNTIME_DIRECTORY or /run/claimsd */
+};
+
+struct inst {
+        char name[160];
+        redisReply *h;     /* HGETALL P instance:<name> */
+        redisReply *parts; /* HGETALL P instance_partitions:<name> */
+        int64_t age_ms;    /* from the key's remaining TTL */
+};
+
+struct prow {
+        char tp[200];
+        const char *inst; /* NULL: no live instance has it */
+        int64_t applied;  /* each -1 when unknown */
+        int64_t high;
+        int64_t lag;
+        int64_t watermark;
+};
+
+struct mon {
+        const struct mon_opts *o;
+        bool redis_ok;
+        char redis_err[256];
+        struct inst *inst;
+        size_t n_inst;
+        redisReply *offset;
+        redisReply *watermark;
+        redisReply *stats;
+        redisReply *dlq;
+        bool have_local;
+        char local_path[512];
+        struct clm_monitor_local local;
+        int64_t local_age_ms;
+        struct prow *rows;
+        size_t n_rows;
+        int code;
+        char reason[1024];
+};
+
+/* Value of @p field in an HGETALL reply, or "" (never NULL). */
+static const char *
+hget(const redisReply *h, const char *field)
+{
+        if (h == NULL || h->type != REDIS_REPLY_ARRAY) {
+                return "";
+        }
+        for (size_t i = 0; i + 1 < h->elements; i += 2) {
+                if (h->element[i]->type == REDIS_REPLY_STRING &&
+                    h->element[i + 1]->type == REDIS_REPLY_STRING &&
+                    strcmp(h->element[i]->str, field) == 0) {
+                        return h->element[i + 1]->str;
+                }
+        }
+        return "";
+}
+
+static int64_t
+hget_i64(const redisReply *h, const char *field, int64_t dflt)
+{
+        const char *v = hget(h, field);
+
+        return v[0] != '\0' ? strtoll(v, NULL, 10) : dflt;
+}
+
+/* An error reply (such as NOPERM) as the reason Redis could not be read. */
+static bool
+reply_failed(struct mon *m, const redisReply *r)
+{
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+                (void)snprintf(m->redis_err, sizeof(m->redis_err), "%s",
+                               r != NULL ? r->str : "connection lost");
+                return true;
+        }
+        return false;
+}
+
+static redisReply *
+hgetall(struct ctl *ctl, struct mon *m, const char *name)
 {
         redisReply *r = redisCommand(ctl->c, "HGETALL %s%s",
                                      ctl->cfg->redis_prefix, name);
 
-        if (title != NULL) {
-                printf("%s:\n", title);
-        }
-        if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
-                for (size_t i = 0; i + 1 < r->elements; i += 2) {
-                        printf("  %s%-40s %s\n", title ? "" : "  ",
-                               r->element[i]->str, r->element[i + 1]->str);
+        if (reply_failed(m, r) || r->type != REDIS_REPLY_ARRAY) {
+                if (r != NULL) {
+                        freeReplyObject(r);
                 }
+                return NULL;
         }
-        if (r != NULL) {
-                freeReplyObject(r);
-        }
+        return r;
 }
 
-/* Every live instance hash (they expire 30 s after their last heartbeat). */
-static void
-print_instances(struct ctl *ctl)
+/*
+ * One instance: its hash and its partitions. Its age is this host's clock
+ * minus the heartbeat time it wrote (hosts keep NTP time; a heartbeat
+ * "from the future" counts as fresh).
+ */
+static int
+read_instance(struct ctl *ctl, struct mon *m, const char *key)
+{
+        const char *name =
+                key + strlen(ctl->cfg->redis_prefix) + strlen("instance:");
+        struct inst *in = &m->inst[m->n_inst];
+
+        memset(in, 0, sizeof(*in));
+        (void)snprintf(in->name, sizeof(in->name), "%s", name);
+        in->h = redisCommand(ctl->c, "HGETALL %s", key);
+        in->parts = redisCommand(ctl->c, "HGETALL %sinstance_partitions:%s",
+                                 ctl->cfg->redis_prefix, name);
+        if (reply_failed(m, in->h) || reply_failed(m, in->parts)) {
+                if (in->h != NULL) {
+                        freeReplyObject(in->h);
+                }
+                if (in->parts != NULL) {
+                        freeReplyObject(in->parts);
+                }
+                return CLM_ERR_REDIS;
+        }
+        if (in->h->type != REDIS_REPLY_ARRAY || in->h->elements == 0) {
+                freeReplyObject(in->h); /* expired since the SCAN */
+                freeReplyObject(in->parts);
+                return CLM_OK;
+        }
+        in->age_ms = clm_monitor_wall_ms() - hget_i64(in->h, "heartbeat", 0);
+        in->age_ms = in->age_ms > 0 ? in->age_ms : 0;
+        m->n_inst++;
+        return CLM_OK;
+}
+
+/* Every live instance hash (SCAN, never KEYS). */
+static int
+read_instances(struct ctl *ctl, struct mon *m)
 {
         char cursor[32] = "0";
-        size_t plen = strlen(ctl->cfg->redis_prefix);
+        size_t cap = 0;
+        int rc = CLM_OK;
 
-        printf("instances (heartbeat every 5 s, gone 30 s after the last):\n");
         do {
                 redisReply *r = redisCommand(ctl->c,
                                              "SCAN %s MATCH %sinstance:* "
                                              "COUNT 1000",
                                              cursor, ctl->cfg->redis_prefix);
 
-                if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+                if (reply_failed(m, r) || r->type != REDIS_REPLY_ARRAY ||
                     r->elements != 2) {
                         if (r != NULL) {
                                 freeReplyObject(r);
                         }
-                        return;
+                        return CLM_ERR_REDIS;
                 }
                 (void)snprintf(cursor, sizeof(cursor), "%s",
                                r->element[0]->str);
-                for (size_t i = 0; i < r->element[1]->elements; i++) {
-                        const char *k = r->element[1]->element[i]->str;
+                for (size_t i = 0; i < r->element[1]->elements && rc == CLM_OK;
+                     i++) {
+                        if (m->n_inst == cap) {
+                                size_t c = cap ? cap * 2 : 8;
+                                struct inst *v =
+                                        realloc(m->inst, c * sizeof(*v));
 
-                        printf("  %s\n", k + plen + strlen("instance:"));
-                        print_hash(ctl, NULL, k + plen);
+                                if (v == NULL) {
+                                        rc = CLM_ERR_NOMEM;
+                                        break;
+                                }
+                                m->inst = v;
+                                cap = c;
+                        }
+                        rc = read_instance(ctl, m,
+                                           r->element[1]->element[i]->str);
                 }
                 freeReplyObject(r);
-        } while (strcmp(cursor, "0") != 0);
+        } while (rc == CLM_OK && strcmp(cursor, "0") != 0);
+        return rc;
+}
+
+static struct prow *
+prow_get(struct mon *m, const char *tp)
+{
+        struct prow *v;
+
+        for (size_t i = 0; i < m->n_rows; i++) {
+                if (strcmp(m->rows[i].tp, tp) == 0) {
+                        return &m->rows[i];
+                }
+        }
+        v = realloc(m->rows, (m->n_rows + 1) * sizeof(*v));
+        if (v == NULL) {
+                return NULL;
+        }
+        m->rows = v;
+        v = &m->rows[m->n_rows++];
+        memset(v, 0, sizeof(*v));
+        (void)snprintf(v->tp, sizeof(v->tp), "%s", tp);
+        v->applied = v->high = v->lag = v->watermark = -1;
+        return v;
+}
+
+/* Topic by name, then partition by number. */
+static int
+cmp_prow(const void *a, const void *b)
+{
+        const char *x = ((const struct prow *)a)->tp;
+        const char *y = ((const struct prow *)b)->tp;
+        const char *sx = strrchr(x, '/');
+        const char *sy = strrchr(y, '/');
+        size_t lx = sx ? (size_t)(sx - x) : strlen(x);
+        size_t ly = sy ? (size_t)(sy - y) : strlen(y);
+        int c = strncmp(x, y, lx < ly ? lx : ly);
+        long px = sx ? strtol(sx + 1, NULL, 10) : 0;
+        long py = sy ? strtol(sy + 1, NULL, 10) : 0;
+
+        if (c != 0 || lx != ly) {
+                return c != 0 ? c : (lx < ly ? -1 : 1);
+        }
+        return (px > py) - (px < py);
+}
+
+/* One row per partition: Redis's offsets, overridden by what a live
+ * instance reported at its last heartbeat, and the received watermarks. */
+static int
+build_rows(struct mon *m)
+{
+        struct prow *row;
+
+        for (size_t i = 0; m->offset && i + 1 < m->offset->elements; i += 2) {
+                row = prow_get(m, m->offset->element[i]->str);
+                if (row == NULL) {
+                        return CLM_ERR_NOMEM;
+                }
+                row->applied =
+                        strtoll(m->offset->element[i + 1]->str, NULL, 10);
+        }
+        for (size_t k = 0; k < m->n_inst; k++) {
+                const redisReply *p = m->inst[k].parts;
+
+                for (size_t i = 0; p && i + 1 < p->elements; i += 2) {
+                        long long ap = -1;
+                        long long hi = -1;
+                        long long lag = -1;
+
+                        row = prow_get(m, p->element[i]->str);
+                        if (row == NULL) {
+                                return CLM_ERR_NOMEM;
+                        }
+                        (void)sscanf(p->element[i + 1]->str,
+                                     "applied=%lld high=%lld lag=%lld", &ap,
+                                     &hi, &lag);
+                        /* One snapshot per row, so applied + lag = high;
+                         * Redis's own offset only where no one reports. */
+                        row->inst = m->inst[k].name;
+                        row->high = hi;
+                        row->lag = lag;
+                        if (ap >= 0 || row->applied < 0) {
+                                row->applied = ap;
+                        }
+                }
+        }
+        for (size_t i = 0; m->watermark && i + 1 < m->watermark->elements;
+             i += 2) {
+                row = prow_get(m, m->watermark->element[i]->str);
+                if (row == NULL) {
+                        return CLM_ERR_NOMEM;
+                }
+                row->watermark =
+                        strtoll(m->watermark->element[i + 1]->str, NULL, 10);
+        }
+        if (m->n_rows > 1) {
+                qsort(m->rows, m->n_rows, sizeof(m->rows[0]), cmp_prow);
+        }
+        return CLM_OK;
+}
+
+static void
+read_local(struct mon *m)
+{
+        const char *rt = getenv("RUNTIME_DIRECTORY");
+
+        if (m->o->status_file != NULL) {
+                (void)snprintf(m->local_path, sizeof(m->local_path), "%s",
+                               m->o->status_file);
+        } else if (rt != NULL && rt[0] != '\0') {
+                (void)snprintf(m->local_path, sizeof(m->local_path), "%.*s/%s",
+                               (int)strcspn(rt, ":"), rt,
+                               CLM_MONITOR_STATUS_FILE);
+        } else {
+                (void)snprintf(m->local_path, sizeof(m->local_path),
+                               "/run/claimsd/%s", CLM_MONITOR_STATUS_FILE);
+        }
+        if (clm_monitor_read_local(m->local_path, &m->local) == CLM_OK) {
+                m->have_local = true;
+                m->local_age_ms = clm_monitor_wall_ms() - m->local.heartbeat_ms;
+        }
+}
+
+/* Judge what was read (consumers/monitor.h: clm_health_eval). */
+static void
+judge_health(struct mon *m)
+{
+        struct clm_health_instance *hi = calloc(m->n_inst + 1, sizeof(*hi));
+        struct clm_health_instance local;
+        struct clm_health_limits lim = {.max_lag = m->o->max_lag,
+                                        .stale_ms = m->o->stale_s * 1000};
+
+        if (hi == NULL) {
+                m->code = CLM_DOWN;
+                (void)snprintf(m->reason, sizeof(m->reason),
+                               "down: out of memory");
+                return;
+        }
+        for (size_t i = 0; i < m->n_inst; i++) {
+                hi[i].name = m->inst[i].name;
+                hi[i].state = hget(m->inst[i].h, "state");
+                hi[i].status = hget(m->inst[i].h, "status");
+                hi[i].age_ms = m->inst[i].age_ms;
+                hi[i].partitions = hget_i64(m->inst[i].h, "partitions", 0);
+                hi[i].lag = hget_i64(m->inst[i].h, "lag", -1);
+                hi[i].lag_unknown = hget_i64(m->inst[i].h, "lag_unknown", 0);
+        }
+        local.name = m->local.instance;
+        local.state = m->local.state;
+        local.status = m->local.status;
+        local.age_ms = m->local_age_ms;
+        local.partitions = m->local.partitions;
+        local.lag = m->local.lag;
+        local.lag_unknown = m->local.lag_unknown;
+        m->code = clm_health_eval(m->redis_ok, m->redis_err, hi, m->n_inst,
+                                  m->have_local ? &local : NULL, &lim,
+                                  m->reason, sizeof(m->reason));
+        free(hi);
 }
 
 static int
-status(struct ctl *ctl)
+read_all(struct ctl *ctl, struct mon *m)
 {
-        print_instances(ctl);
-        print_hash(ctl, "offsets (next offset to apply)", "offset");
-        print_hash(ctl, "watermarks (received time, epoch ms)", "watermark");
-        print_hash(ctl, "outcomes", "stats");
-        print_hash(ctl, "dead letters by reason", "dlq:count");
+        if (connect_redis(ctl) != CLM_OK) {
+                (void)snprintf(m->redis_err, sizeof(m->redis_err), "%s",
+                               ctl->c != NULL && ctl->c->err ? ctl->c->errstr
+                                                             : "AUTH failed");
+        } else if (read_instances(ctl, m) == CLM_OK &&
+                   (m->offset = hgetall(ctl, m, "offset")) != NULL &&
+                   (m->watermark = hgetall(ctl, m, "watermark")) != NULL &&
+                   (m->stats = hgetall(ctl, m, "stats")) != NULL &&
+                   (m->dlq = hgetall(ctl, m, "dlq:count")) != NULL) {
+                m->redis_ok = true;
+        } else if (m->redis_err[0] == '\0') {
+                (void)snprintf(m->redis_err, sizeof(m->redis_err),
+                               "out of memory");
+        }
+        read_local(m);
+        judge_health(m);
+        return m->redis_ok ? build_rows(m) : CLM_OK;
+}
+
+static void
+mon_free(struct mon *m)
+{
+        for (size_t i = 0; i < m->n_inst; i++) {
+                freeReplyObject(m->inst[i].h);
+                freeReplyObject(m->inst[i].parts);
+        }
+        free(m->inst);
+        free(m->rows);
+        if (m->offset != NULL) {
+                freeReplyObject(m->offset);
+        }
+        if (m->watermark != NULL) {
+                freeReplyObject(m->watermark);
+        }
+        if (m->stats != NULL) {
+                freeReplyObject(m->stats);
+        }
+        if (m->dlq != NULL) {
+                freeReplyObject(m->dlq);
+        }
+}
+
+/* ---- status: the table ---- */
+
+/* "12s", "5m", "3h", "2d"; "-" when unknown. */
+static const char *
+ago(int64_t ms, char buf[16])
+{
+        int64_t s = ms / 1000;
+
+        if (ms < 0) {
+                return "-";
+        }
+        if (s < 120) {
+                (void)snprintf(buf, 16, "%" PRId64 "s", s);
+        } else if (s < 7200) {
+                (void)snprintf(buf, 16, "%" PRId64 "m", s / 60);
+        } else if (s < 172800) {
+                (void)snprintf(buf, 16, "%" PRId64 "h", s / 3600);
+        } else {
+                (void)snprintf(buf, 16, "%" PRId64 "d", s / 86400);
+        }
+        return buf;
+}
+
+/* Age of a wall-clock epoch-ms field, or -1 when it is 0/absent. */
+static int64_t
+age_of(const redisReply *h, const char *field, int64_t now)
+{
+        int64_t t = hget_i64(h, field, 0);
+
+        return t > 0 ? now - t : -1;
+}
+
+/* A latency field: "-" when there was no batch in the last minute. */
+static const char *
+ms_or_dash(const redisReply *h, const char *field)
+{
+        const char *v = hget(h, field);
+
+        return v[0] == '\0' || v[0] == '-' ? "-" : v;
+}
+
+static void
+print_instance_row(const struct inst *in, int w, int64_t now)
+{
+        const redisReply *h = in->h;
+        char a[16];
+        char b[16];
+        char c[16];
+        char err[96] = "-";
+
+        if (hget(h, "last_error")[0] != '\0') {
+                (void)snprintf(err, sizeof(err), "%s %s ago",
+                               hget(h, "last_error"),
+                               ago(age_of(h, "last_error_at", now), c));
+        }
+        printf("%-*s  %-9s %6s %5s %10s %9s %9s %6s %6s %7s  %s\n", w, in->name,
+               hget(h, "state"), ago(in->age_ms, a), hget(h, "partitions"),
+               hget(h, "lag"), hget(h, "rate_1m"), hget(h, "rate_5m"),
+               ms_or_dash(h, "batch_ms_p50"), ms_or_dash(h, "batch_ms_p99"),
+               ms_or_dash(h, "batch_ms_max"), err);
+        printf("%-*s  status \"%s\", version %s, config %.12s, up %s, last "
+               "batch %s ago, %s round trips (%s/s), %s fenced, %s pauses\n",
+               w, "", hget(h, "status"), hget(h, "version"),
+               hget(h, "config_sha256")[0] ? hget(h, "config_sha256") : "?",
+               ago(age_of(h, "started", now), a),
+               ago(age_of(h, "last_batch", now), b), hget(h, "round_trips"),
+               hget(h, "round_trips_1m"), hget(h, "fenced"), hget(h, "pauses"));
+}
+
+static void
+print_local_row(const struct mon *m, int w, int64_t now)
+{
+        char a[16];
+        char c[16];
+        char err[96] = "-";
+
+        if (m->local.last_error[0] != '\0') {
+                (void)snprintf(err, sizeof(err), "%s %s ago",
+                               m->local.last_error,
+                               ago(m->local.last_error_at > 0
+                                           ? now - m->local.last_error_at
+                                           : -1,
+                                   c));
+        }
+        printf("%-*s  %-9s %6s %5" PRId64 " %10" PRId64
+               " %9s %9s %6s %6s %7s  %s\n",
+               w, m->local.instance, m->local.state, ago(m->local_age_ms, a),
+               m->local.partitions, m->local.lag, "-", "-", "-", "-", "-", err);
+        printf("%-*s  status \"%s\" (from %s)\n", w, "", m->local.status,
+               m->local_path);
+}
+
+static void
+print_instances(const struct mon *m)
+{
+        int64_t now = clm_monitor_wall_ms();
+        int w = 8;
+        bool local_shown = !m->have_local;
+
+        for (size_t i = 0; i < m->n_inst; i++) {
+                int l = (int)strlen(m->inst[i].name);
+
+                w = l > w ? l : w;
+                if (m->have_local &&
+                    strcmp(m->inst[i].name, m->local.instance) == 0) {
+                        local_shown = true;
+                }
+        }
+        if (!local_shown && (int)strlen(m->local.instance) > w) {
+                w = (int)strlen(m->local.instance);
+        }
+        printf("\n%-*s  %-9s %6s %5s %10s %9s %9s %6s %6s %7s  %s\n", w,
+               "INSTANCE", "STATE", "BEAT", "PARTS", "LAG", "MSG/S 1M",
+               "MSG/S 5M", "P50MS", "P99MS", "MAXMS", "LAST ERROR");
+        for (size_t i = 0; i < m->n_inst; i++) {
+                print_instance_row(&m->inst[i], w, now);
+        }
+        if (!local_shown) {
+                print_local_row(m, w, now);
+        }
+        if (m->n_inst == 0 && local_shown) {
+                printf("(no live instance)\n");
+        }
+}
+
+static void
+print_partitions(const struct mon *m)
+{
+        int w = 9;
+
+        for (size_t i = 0; i < m->n_rows; i++) {
+                int l = (int)strlen(m->rows[i].tp);
+
+                w = l > w ? l : w;
+        }
+        printf("\n%-*s  %-20s %12s %12s %10s  %s\n", w, "PARTITION", "INSTANCE",
+               "APPLIED", "HIGH", "LAG", "RECEIVED WATERMARK");
+        for (size_t i = 0; i < m->n_rows; i++) {
+                const struct prow *r = &m->rows[i];
+                char ap[24] = "-";
+                char hi[24] = "-";
+                char lag[24] = "-";
+                char wm[32] = "-";
+
+                if (r->applied >= 0) {
+                        (void)snprintf(ap, sizeof(ap), "%" PRId64, r->applied);
+                }
+                if (r->high >= 0) {
+                        (void)snprintf(hi, sizeof(hi), "%" PRId64, r->high);
+                }
+                if (r->lag >= 0) {
+                        (void)snprintf(lag, sizeof(lag), "%" PRId64, r->lag);
+                }
+                if (r->watermark > 0) {
+                        time_t t = (time_t)(r->watermark / 1000);
+                        struct tm tm;
+
+                        if (gmtime_r(&t, &tm) != NULL) {
+                                (void)strftime(wm, sizeof(wm),
+                                               "%Y-%m-%d %H:%M:%SZ", &tm);
+                        }
+                }
+                printf("%-*s  %-20s %12s %12s %10s  %s\n", w, r->tp,
+                       r->inst ? r->inst : "-", ap, hi, lag, wm);
+        }
+}
+
+/* Fields of a hash whose name does (or does not) start with @p pfx. */
+static void
+print_counts(const char *title, const redisReply *h, const char *pfx, bool want)
+{
+        size_t plen = strlen(pfx);
+        bool any = false;
+
+        printf("\n%s\n", title);
+        for (size_t i = 0; h && i + 1 < h->elements; i += 2) {
+                const char *k = h->element[i]->str;
+                bool has = plen > 0 && strncmp(k, pfx, plen) == 0;
+
+                if (has == want) {
+                        printf("  %-28s %14s\n", want ? k + plen : k,
+                               h->element[i + 1]->str);
+                        any = true;
+                }
+        }
+        if (!any) {
+                printf("  (none)\n");
+        }
+}
+
+static void
+print_table(const struct ctl *ctl, const struct mon *m)
+{
+        printf("claimsd %s\n", m->reason);
+        if (!m->redis_ok) {
+                printf("redis: UNREACHABLE (%s)\n", m->redis_err);
+        } else if (ctl->cfg->redis_unix_socket != NULL &&
+                   ctl->cfg->redis_unix_socket[0] != '\0') {
+                printf("redis: %s, prefix %s\n", ctl->cfg->redis_unix_socket,
+                       ctl->cfg->redis_prefix);
+        } else {
+                printf("redis: %s:%d, prefix %s\n", ctl->cfg->redis_host,
+                       ctl->cfg->redis_port, ctl->cfg->redis_prefix);
+        }
+        print_instances(m);
+        if (!m->redis_ok) {
+                return;
+        }
+        print_partitions(m);
+        print_counts("OUTCOMES (Redis totals, all instances)", m->stats,
+                     "unattributed:", false);
+        print_counts("UNATTRIBUTED BY REASON (claim versions)", m->stats,
+                     "unattributed:", true);
+        print_counts("DEAD LETTERS BY REASON", m->dlq, "", false);
+}
+
+/* ---- status --json ---- */
+
+static void
+json_str(const char *s)
+{
+        putchar('"');
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p == '"' || *p == '\\') {
+                        printf("\\%c", *p);
+                } else if (*p < 0x20 || *p >= 0x7f) {
+                        printf("\\u%04x", *p);
+                } else {
+                        putchar(*p);
+                }
+        }
+        putchar('"');
+}
+
+/* A JSON number exactly as written, else false. */
+static bool
+is_json_number(const char *s)
+{
+        const char *p = s;
+
+        if (*p == '-') {
+                p++;
+        }
+        if (*p == '0') {
+                p++;
+        } else if (*p >= '1' && *p <= '9') {
+                while (*p >= '0' && *p <= '9') {
+                        p++;
+                }
+        } else {
+                return false;
+        }
+        if (*p == '.') {
+                p++;
+                if (!(*p >= '0' && *p <= '9')) {
+                        return false;
+                }
+                while (*p >= '0' && *p <= '9') {
+                        p++;
+                }
+        }
+        return *p == '\0';
+}
+
+static void
+json_value(const char *field, const char *v)
+{
+        static const char *const text[] = {"state",    "status",
+                                           "version",  "config_sha256",
+                                           "assigned", "last_error"};
+        bool is_text = false;
+
+        for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+                is_text = is_text || strcmp(field, text[i]) == 0;
+        }
+        if (!is_text && is_json_number(v)) {
+                fputs(v, stdout);
+        } else {
+                json_str(v);
+        }
+}
+
+/* An HGETALL reply as a JSON object (values typed as json_value does). */
+static void
+json_hash(const redisReply *h, const char *pfx, bool want)
+{
+        size_t plen = strlen(pfx);
+        const char *sep = "";
+
+        putchar('{');
+        for (size_t i = 0; h && i + 1 < h->elements; i += 2) {
+                const char *k = h->element[i]->str;
+                bool has = plen > 0 && strncmp(k, pfx, plen) == 0;
+
+                if (has != want) {
+                        continue;
+                }
+                fputs(sep, stdout);
+                json_str(want ? k + plen : k);
+                putchar(':');
+                json_value(k, h->element[i + 1]->str);
+                sep = ",";
+        }
+        putchar('}');
+}
+
+static void
+json_i64_or_null(const char *name, int64_t v, bool last)
+{
+        printf("\"%s\":", name);
+        if (v >= 0) {
+                printf("%" PRId64, v);
+        } else {
+                fputs("null", stdout);
+        }
+        fputs(last ? "" : ",", stdout);
+}
+
+static void
+json_local(const struct mon *m)
+{
+        const struct clm_monitor_local *l = &m->local;
+
+        fputs("{\"path\":", stdout);
+        json_str(m->local_path);
+        fputs(",\"instance\":", stdout);
+        json_str(l->instance);
+        fputs(",\"state\":", stdout);
+        json_str(l->state);
+        fputs(",\"status\":", stdout);
+        json_str(l->status);
+        printf(",\"heartbeat\":%" PRId64 ",\"heartbeat_age_ms\":%" PRId64
+               ",\"partitions\":%" PRId64 ",\"lag\":%" PRId64
+               ",\"lag_unknown\":%" PRId64 ",\"last_error\":",
+               l->heartbeat_ms, m->local_age_ms, l->partitions, l->lag,
+               l->lag_unknown);
+        json_str(l->last_error);
+        printf(",\"last_error_at\":%" PRId64 "}", l->last_error_at);
+}
+
+static void
+print_json(const struct ctl *ctl, const struct mon *m)
+{
+        static const char *const names[] = {"healthy", "degraded", "down"};
+
+        printf("{\"health\":{\"code\":%d,\"state\":\"%s\",\"reason\":", m->code,
+               names[m->code]);
+        json_str(m->reason);
+        printf("},\"redis\":{\"reachable\":%s,\"error\":",
+               m->redis_ok ? "true" : "false");
+        if (m->redis_ok) {
+                fputs("null", stdout);
+        } else {
+                json_str(m->redis_err);
+        }
+        fputs("},\"prefix\":", stdout);
+        json_str(ctl->cfg->redis_prefix);
+        fputs(",\"instances\":[", stdout);
+        for (size_t i = 0; i < m->n_inst; i++) {
+                printf("%s{\"name\":", i ? "," : "");
+                json_str(m->inst[i].name);
+                printf(",\"heartbeat_age_ms\":%" PRId64 ",\"fields\":",
+                       m->inst[i].age_ms);
+                json_hash(m->inst[i].h, "", false);
+                putchar('}');
+        }
+        fputs("],\"local\":", stdout);
+        if (m->have_local) {
+                json_local(m);
+        } else {
+                fputs("null", stdout);
+        }
+        fputs(",\"partitions\":[", stdout);
+        for (size_t i = 0; i < m->n_rows; i++) {
+                const struct prow *r = &m->rows[i];
+
+                printf("%s{\"partition\":", i ? "," : "");
+                json_str(r->tp);
+                fputs(",\"instance\":", stdout);
+                if (r->inst != NULL) {
+                        json_str(r->inst);
+                } else {
+                        fputs("null", stdout);
+                }
+                putchar(',');
+                json_i64_or_null("applied", r->applied, false);
+                json_i64_or_null("high", r->high, false);
+                json_i64_or_null("lag", r->lag, false);
+                json_i64_or_null("watermark_ms", r->watermark, true);
+                putchar('}');
+        }
+        fputs("],\"outcomes\":", stdout);
+        json_hash(m->stats, "unattributed:", false);
+        fputs(",\"unattributed\":", stdout);
+        json_hash(m->stats, "unattributed:", true);
+        fputs(",\"dead_letters\":", stdout);
+        json_hash(m->dlq, "", false);
+        fputs("}\n", stdout);
+}
+
+/* ---- status and health: arguments and entry point ---- */
+
+static int
+parse_i64_arg(const char *s, int64_t *out)
+{
+        char *end = NULL;
+        long long v = strtoll(s, &end, 10);
+
+        if (s[0] == '\0' || *end != '\0' || v < 0) {
+                return CLM_ERR_INVALID;
+        }
+        *out = v;
         return CLM_OK;
+}
+
+/* --json, --max-lag N, --stale-seconds S, --status-file PATH (also "=V"). */
+static int
+parse_mon_opts(int argc, char **argv, struct mon_opts *o)
+{
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                const char *eq = strchr(a, '=');
+                size_t klen = eq ? (size_t)(eq - a) : strlen(a);
+                const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : "");
+                int rc = CLM_OK;
+
+                if (strcmp(a, "--json") == 0) {
+                        o->json = true;
+                        continue;
+                }
+                if (klen == 9 && strncmp(a, "--max-lag", klen) == 0) {
+                        rc = parse_i64_arg(v, &o->max_lag);
+                } else if (klen == 15 &&
+                           strncmp(a, "--stale-seconds", klen) == 0) {
+                        rc = parse_i64_arg(v, &o->stale_s);
+                } else if (klen == 13 &&
+                           strncmp(a, "--status-file", klen) == 0 &&
+                           v[0] != '\0') {
+                        o->status_file = v;
+                } else {
+                        rc = CLM_ERR_INVALID;
+                }
+                if (rc != CLM_OK) {
+                        fprintf(stderr, "claimsctl: %s: bad option\n", a);
+                        return rc;
+                }
+                i += eq ? 0 : 1;
+        }
+        return CLM_OK;
+}
+
+/*
+ * `status` (table or --json; exit 0, or 1 when Redis could not be read)
+ * and `health` (one line; exit 0 healthy, 1 degraded, 2 down). Both exit
+ * 64 on a bad option. @p argv[0] is the command.
+ */
+static int
+monitor_command(struct ctl *ctl, int argc, char **argv)
+{
+        struct mon_opts o = {.max_lag = DEFAULT_MAX_LAG,
+                             .stale_s = DEFAULT_STALE_S};
+        struct mon m = {0};
+        bool health = strcmp(argv[0], "health") == 0;
+        int rc;
+
+        if (parse_mon_opts(argc, argv, &o) != CLM_OK) {
+                return EXIT_USAGE;
+        }
+        m.o = &o;
+        rc = read_all(ctl, &m);
+        if (rc != CLM_OK) {
+                fprintf(stderr, "claimsctl: out of memory\n");
+                mon_free(&m);
+                return health ? CLM_DOWN : 1;
+        }
+        if (health) {
+                printf("%s\n", m.reason);
+                rc = m.code;
+        } else {
+                if (o.json) {
+                        print_json(ctl, &m);
+                } else {
+                        print_table(ctl, &m);
+                }
+                rc = m.redis_ok ? 0 : 1;
+        }
+        mon_free(&m);
+        return rc;
 }
 
 static void
@@ -589,7 +1332,14 @@ usage(void)
 {
         fprintf(stderr, "usage: claimsctl -c CONFIG COMMAND\n"
                         "  load-attribution CSV | load-participants CSV\n"
-                        "  totals | report | status\n");
+                        "  totals | report\n"
+                        "  status [--json] [--max-lag N] [--stale-seconds S] "
+                        "[--status-file PATH]\n"
+                        "  health [--max-lag N] [--stale-seconds S] "
+                        "[--status-file PATH]\n"
+                        "    health exits 0 healthy, 1 degraded, 2 down\n"
+                        "  population | quality-counts\n"
+                        "  quality ACO [--year Y] [--json]\n");
 }
 
 int
@@ -601,7 +1351,8 @@ main(int argc, char **argv)
         int opt;
         int rc;
 
-        while ((opt = getopt(argc, argv, "c:h")) != -1) {
+        /* '+': options end at the command, which takes its own. */
+        while ((opt = getopt(argc, argv, "+c:h")) != -1) {
                 if (opt == 'c') {
                         path = optarg;
                 } else {
@@ -620,13 +1371,42 @@ main(int argc, char **argv)
         }
         clm_keyhash_init(&ctl.kh, ctl.cfg->hash_secret,
                          ctl.cfg->hash_secret_len);
+        if (strcmp(argv[optind], "status") == 0 ||
+            strcmp(argv[optind], "health") == 0) {
+                /* They report an unreachable Redis rather than fail on it. */
+                rc = monitor_command(&ctl, argc - optind, argv + optind);
+                if (ctl.c != NULL) {
+                        redisFree(ctl.c);
+                }
+                clm_config_free(ctl.cfg);
+                return rc;
+        }
         if (connect_redis(&ctl) != CLM_OK) {
                 clm_config_free(ctl.cfg);
                 return 1;
         }
         if (strcmp(argv[optind], "load-attribution") == 0 &&
             optind + 1 < argc) {
-                rc = load_attribution(&ctl, argv[optind + 1]);
+                rc = ctl_load_attribution(ctl.cfg, &ctl.kh, argv[optind + 1]) ==
+                                     0
+                             ? CLM_OK
+                             : CLM_ERR_INVALID;
+        } else if (strcmp(argv[optind], "population") == 0) {
+                rc = ctl_population(ctl.cfg, ctl.c) == 0 ? CLM_OK
+                                                         : CLM_ERR_REDIS;
+        } else if (strcmp(argv[optind], "quality-counts") == 0) {
+                rc = ctl_quality_counts(ctl.cfg, ctl.c) == 0 ? CLM_OK
+                                                             : CLM_ERR_REDIS;
+        } else if (strcmp(argv[optind], "quality") == 0) {
+                int qrc = ctl_quality(ctl.cfg, ctl.c, argc - optind - 1,
+                                      argv + optind + 1);
+
+                if (qrc == 2) {
+                        redisFree(ctl.c);
+                        clm_config_free(ctl.cfg);
+                        return 2;
+                }
+                rc = qrc == 0 ? CLM_OK : CLM_ERR_REDIS;
         } else if (strcmp(argv[optind], "load-participants") == 0 &&
                    optind + 1 < argc) {
                 rc = load_participants(&ctl, argv[optind + 1]);
@@ -634,8 +1414,6 @@ main(int argc, char **argv)
                 rc = totals(&ctl);
         } else if (strcmp(argv[optind], "report") == 0) {
                 rc = report(&ctl);
-        } else if (strcmp(argv[optind], "status") == 0) {
-                rc = status(&ctl);
         } else {
                 usage();
                 rc = CLM_ERR_INVALID;

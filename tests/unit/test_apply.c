@@ -20,6 +20,7 @@
 
 #include "consumers/batch.h"
 #include "consumers/keyhash.h"
+#include "consumers/measures.h"
 #include "consumers/redis_sink.h"
 #include "daemon/rc.h"
 
@@ -76,10 +77,14 @@ setup(void)
                   clm_sink_errstr(sink));
 }
 
+static struct clm_measures *ms;
+
 static void
 teardown(void)
 {
         clm_batch_free(b);
+        clm_measures_free(ms);
+        ms = NULL;
         clm_sink_free(sink);
         if (rc_ != NULL) {
                 redisFree(rc_);
@@ -339,4 +344,409 @@ Test(apply, redis_gone_reports_retry)
         cr_assert(eq(int, clm_sink_apply(sink, 1, &argc, &argv, &lens, &res),
                      CLM_ERR_RETRY));
         cr_assert(not(clm_sink_connected(sink)));
+}
+
+/* ---- Re-attribution, population, quality and outcomes (docs/quality.md) */
+
+#define BENE "1EG4TE5MK72"
+
+static const char test_measures[] = "[measure 001]\n"
+                                    "name = HbA1c poor control\n"
+                                    "years = 2025-2025\n"
+                                    "direction = lower\n"
+                                    "age = 18-75\n"
+                                    "denominator.dx = E11*\n"
+                                    "denominator.codes = 99202-99215\n"
+                                    "numerator.codes = 3046F\n"
+                                    "exclusion.codes = G9687\n"
+                                    "[measure 112]\n"
+                                    "name = Breast cancer screening\n"
+                                    "years = 2025-2025\n"
+                                    "direction = higher\n"
+                                    "sex = F\n"
+                                    "denominator.codes = 99202-99215\n"
+                                    "numerator.codes = G9899\n"
+                                    "[outcomes]\n"
+                                    "planned.dx = Z511*\n";
+
+/* Quality on: the batch evaluates the measures above from now on. */
+static void
+quality_on(void)
+{
+        char path[300];
+        char err[256] = "";
+        FILE *f;
+
+        (void)snprintf(path, sizeof(path), "%s/test.conf", dir);
+        f = fopen(path, "w");
+        cr_assert(not(eq(ptr, f, NULL)));
+        fputs(test_measures, f);
+        fclose(f);
+        cr_assert(eq(int, clm_measures_load_file(path, &ms, err, sizeof(err)),
+                     CLM_OK),
+                  "%s", err);
+        clm_batch_set_measures(b, ms);
+        (void)unlink(path);
+}
+
+/* An attribution record through the function, as the attribution topic
+ * delivers it. */
+static void
+assign(int64_t off,
+       const char *aco,
+       enum clm_enrollment e,
+       uint32_t mask,
+       int birth_year,
+       char sex)
+{
+        struct clm_attribution a;
+
+        memset(&a, 0, sizeof(a));
+        strcpy(a.mbi, BENE);
+        strcpy(a.aco_id, aco == NULL ? "A0000" : aco);
+        a.performance_year = 2025;
+        a.enrollment = e;
+        a.month_flags = mask;
+        a.change = aco == NULL ? CLM_ATTR_TERMINATE : CLM_ATTR_UPDATE;
+        a.as_of = clm_date_days(2025, 6, 1);
+        a.birth_date = birth_year > 0 ? clm_date_days(birth_year, 5, 5)
+                                      : CLM_DATE_NULL;
+        a.sex = sex;
+        clm_batch_reset(b, "p:", "attr/0", off);
+        cr_assert(eq(int, clm_batch_add_attribution(b, &kh, off, &a), CLM_OK));
+        cr_assert(apply_batch().applied);
+}
+
+static long long
+xlen(const char *key)
+{
+        redisReply *r = redisCommand(rc_, "XLEN %s", key);
+        long long v = r->integer;
+
+        freeReplyObject(r);
+        return v;
+}
+
+/* The last entry of a stream as "field=value ..." */
+static void
+last_entry(const char *key, char *out, size_t cap)
+{
+        redisReply *r = redisCommand(rc_, "XREVRANGE %s + - COUNT 1", key);
+        size_t n = 0;
+
+        cr_assert(eq(int, r->type, REDIS_REPLY_ARRAY));
+        cr_assert(eq(sz, r->elements, 1));
+        out[0] = '\0';
+        for (size_t i = 0; i < r->element[0]->element[1]->elements; i += 2) {
+                redisReply **kv = r->element[0]->element[1]->element;
+
+                n += (size_t)snprintf(out + n, cap - n, "%s%s=%s",
+                                      i > 0 ? " " : "", kv[i]->str,
+                                      kv[i + 1]->str);
+        }
+        freeReplyObject(r);
+}
+
+Test(apply, reattribution_moves_expenditure_and_records_it)
+{
+        struct clm_claim c = make_claim("v1", CLM_ADJ_ORIGINAL, 0, 4, 150000);
+        char entry[512];
+
+        assign(0, "A0001", CLM_ENR_AGED_NON_DUAL, 4095, 1950, 'F');
+        (void)apply_one(0, &c);
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202504:p"),
+                     150000));
+        /* From March on the beneficiary belongs to A0002 as dual. */
+        assign(1, "A0002", CLM_ENR_AGED_DUAL, 0xffc, 1950, 'F');
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202504:p"), 0));
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202504:n"), 0));
+        cr_assert(eq(i64, hget("p:aco:A0002:exp:2025", "A:03:60:202504:p"),
+                     150000));
+        cr_assert(eq(i64, hget("p:aco:A0002:exp:2025", "A:03:60:202504:n"), 1));
+        cr_assert(eq(i64, hget("p:stats", "reattributed"), 1));
+        last_entry("p:reattribution", entry, sizeof(entry));
+        cr_assert(not(eq(ptr,
+                         strstr(entry, "from=A0001 to=A0002 "
+                                       "from_enrollment=N "
+                                       "to_enrollment=A months=4 "
+                                       "effective_month=3 "
+                                       "source=attr/0/1 as_of=20250601"),
+                         NULL)),
+                  "%s", entry);
+        cr_assert(eq(ptr, strstr(entry, BENE), NULL));
+        /* An adjustment after the move nets against A0002, where the
+         * original now counts. */
+        c = make_claim("v2", CLM_ADJ_ADJUSTMENT, 5, 5, 100000);
+        (void)apply_one(1, &c);
+        cr_assert(eq(i64, hget("p:aco:A0002:exp:2025", "A:03:60:202505:p"),
+                     -50000));
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "N:03:60:202505:p"), 0));
+}
+
+Test(apply, claims_before_their_attribution_move_in_when_it_arrives)
+{
+        struct clm_claim c = make_claim("v1", CLM_ADJ_ORIGINAL, 0, 4, 700);
+
+        (void)apply_one(0, &c);
+        cr_assert(eq(
+                i64,
+                hget("p:unattributed:2025", "U:03:60:202504:no_attribution:p"),
+                700));
+        assign(0, "A0003", CLM_ENR_ESRD, 4095, 1960, 'M');
+        cr_assert(eq(
+                i64,
+                hget("p:unattributed:2025", "U:03:60:202504:no_attribution:p"),
+                0));
+        cr_assert(
+                eq(i64, hget("p:aco:A0003:exp:2025", "E:03:60:202504:p"), 700));
+        /* A first assignment with history is recorded too. */
+        cr_assert(eq(i64, xlen("p:reattribution"), 1));
+}
+
+Test(apply, termination_falls_back_to_the_participant_tin)
+{
+        struct clm_claim c = make_claim("v1", CLM_ADJ_ORIGINAL, 0, 4, 900);
+        redisReply *r;
+
+        r = redisCommand(rc_, "HSET p:participant:2025 tin:987654321 A0009");
+        freeReplyObject(r);
+        strcpy(c.billing_tin, "987654321");
+        assign(0, "A0001", CLM_ENR_DISABLED, 4095, 1970, 'F');
+        (void)apply_one(0, &c);
+        cr_assert(
+                eq(i64, hget("p:aco:A0001:exp:2025", "D:03:60:202504:p"), 900));
+        assign(1, NULL, CLM_ENR_DISABLED, 0, 0, 0);
+        cr_assert(eq(i64, hget("p:aco:A0001:exp:2025", "D:03:60:202504:p"), 0));
+        cr_assert(
+                eq(i64, hget("p:aco:A0009:exp:2025", "U:03:60:202504:p"), 900));
+        cr_assert(eq(i64, hget("p:aco:A0001:pop:2025", "D:b"), 0));
+}
+
+Test(apply, population_follows_the_roster)
+{
+        assign(0, "A0001", CLM_ENR_AGED_NON_DUAL, 0x7, 1950, 'F');
+        cr_assert(eq(i64, hget("p:aco:A0001:pop:2025", "N:b"), 1));
+        cr_assert(eq(i64, hget("p:aco:A0001:pop:2025", "N:m"), 3));
+        assign(1, "A0001", CLM_ENR_AGED_NON_DUAL, 0xfff, 1950, 'F');
+        cr_assert(eq(i64, hget("p:aco:A0001:pop:2025", "N:b"), 1));
+        cr_assert(eq(i64, hget("p:aco:A0001:pop:2025", "N:m"), 12));
+        /* Same record again: nothing changes, nothing recorded. */
+        assign(2, "A0001", CLM_ENR_AGED_NON_DUAL, 0xfff, 1950, 'F');
+        cr_assert(eq(i64, hget("p:aco:A0001:pop:2025", "N:m"), 12));
+        cr_assert(eq(i64, hget("p:stats", "attribution"), 3));
+        assign(3, "A0002", CLM_ENR_ESRD, 0x30, 1950, 'F');
+        cr_assert(eq(i64, hget("p:aco:A0001:pop:2025", "N:b"), 0));
+        cr_assert(eq(i64, hget("p:aco:A0001:pop:2025", "N:m"), 0));
+        cr_assert(eq(i64, hget("p:aco:A0002:pop:2025", "E:b"), 1));
+        cr_assert(eq(i64, hget("p:aco:A0002:pop:2025", "E:m"), 2));
+        assign(4, NULL, CLM_ENR_ESRD, 0, 0, 0);
+        cr_assert(eq(i64, hget("p:aco:A0002:pop:2025", "E:b"), 0));
+        cr_assert(eq(i64, hget("p:aco:A0002:pop:2025", "E:m"), 0));
+}
+
+/* A professional claim for the quality tests: one line per code. */
+static struct clm_claim
+coded_claim(const char *control, const char *dx, const char *const *codes)
+{
+        struct clm_claim c = make_claim("q", CLM_ADJ_ORIGINAL, 0, 4, 100);
+
+        c.form = CLM_FORM_PROFESSIONAL;
+        c.claim_type = 71;
+        strcpy(c.control_number, control);
+        (void)snprintf(c.claim_version_id, sizeof(c.claim_version_id), "%s-1",
+                       control);
+        if (dx != NULL) {
+                strcpy(c.principal_dx, dx);
+                strcpy(c.dx[0], dx);
+                c.n_dx = 1;
+        }
+        for (size_t i = 0; codes[i] != NULL; i++) {
+                struct clm_line *l = &c.lines[c.n_lines++];
+
+                l->line_number = (int32_t)c.n_lines;
+                l->thru_date = c.thru_date;
+                l->paid_cents = 10;
+                strcpy(l->hcpcs, codes[i]);
+        }
+        return c;
+}
+
+static long long
+q(const char *aco, const char *field)
+{
+        char key[64];
+
+        (void)snprintf(key, sizeof(key), "p:aco:%s:quality:2025", aco);
+        return hget(key, field);
+}
+
+Test(apply, measure_counts_are_distinct_and_follow_versions)
+{
+        static const char *const met[] = {"99213", "3046F", NULL};
+        static const char *const visit[] = {"99214", NULL};
+        static const char *const excl[] = {"99214", "G9687", NULL};
+        struct clm_claim c1 = coded_claim("C1", "E11.9", met);
+        struct clm_claim c2 = coded_claim("C2", "E119", visit);
+        struct clm_claim x1;
+        struct clm_claim a2;
+
+        quality_on();
+        assign(0, "A0001", CLM_ENR_AGED_NON_DUAL, 4095, 1955, 'F');
+        (void)apply_one(0, &c1);
+        cr_assert(eq(i64, q("A0001", "001:den"), 1));
+        cr_assert(eq(i64, q("A0001", "001:num"), 1));
+        /* Breast screening: a visit, no numerator code. */
+        cr_assert(eq(i64, q("A0001", "112:den"), 1));
+        cr_assert(eq(i64, q("A0001", "112:num"), 0));
+        (void)apply_one(1, &c2);
+        cr_assert(eq(i64, q("A0001", "001:den"), 1)); /* once per bene */
+        /* Cancelling the only numerator claim removes the numerator, not
+         * the denominator that c2 still carries. */
+        x1 = c1;
+        x1.adjustment = CLM_ADJ_CANCEL;
+        strcpy(x1.claim_version_id, "C1-2");
+        x1.effective_date += 3;
+        (void)apply_one(2, &x1);
+        cr_assert(eq(i64, q("A0001", "001:den"), 1));
+        cr_assert(eq(i64, q("A0001", "001:num"), 0));
+        /* An adjustment that adds an exclusion code excludes the bene. */
+        a2 = coded_claim("C2", "E119", excl);
+        a2.adjustment = CLM_ADJ_ADJUSTMENT;
+        strcpy(a2.claim_version_id, "C2-2");
+        a2.effective_date += 3;
+        (void)apply_one(3, &a2);
+        cr_assert(eq(i64, q("A0001", "001:den"), 0));
+        cr_assert(eq(i64, q("A0001", "001:excl"), 1));
+}
+
+Test(apply, age_and_sex_conditions_and_unknown_demographics)
+{
+        static const char *const met[] = {"99213", "3046F", "G9899", NULL};
+        struct clm_claim c = coded_claim("C1", "E119", met);
+
+        quality_on();
+        /* 85 on 31 December 2025: outside 18-75. Male: not in 112. */
+        assign(0, "A0001", CLM_ENR_AGED_NON_DUAL, 4095, 1940, 'M');
+        (void)apply_one(0, &c);
+        cr_assert(eq(i64, q("A0001", "001:den"), 0));
+        cr_assert(eq(i64, q("A0001", "112:den"), 0));
+        /* A corrected roster record (born 1960, female) re-evaluates. */
+        assign(1, "A0001", CLM_ENR_AGED_NON_DUAL, 4095, 1960, 'F');
+        cr_assert(eq(i64, q("A0001", "001:den"), 1));
+        cr_assert(eq(i64, q("A0001", "001:num"), 1));
+        cr_assert(eq(i64, q("A0001", "112:num"), 1));
+        /* Unknown birth date and sex fail any condition that needs them. */
+        assign(2, "A0001", CLM_ENR_AGED_NON_DUAL, 4095, 0, 0);
+        cr_assert(eq(i64, q("A0001", "001:den"), 0));
+        cr_assert(eq(i64, q("A0001", "112:den"), 0));
+}
+
+Test(apply, reattribution_moves_measure_counts)
+{
+        static const char *const met[] = {"99213", "3046F", NULL};
+        struct clm_claim c = coded_claim("C1", "E119", met);
+
+        quality_on();
+        (void)apply_one(0, &c); /* before any attribution: counts nowhere */
+        cr_assert(eq(i64, q("A0001", "001:den"), 0));
+        assign(0, "A0001", CLM_ENR_AGED_NON_DUAL, 4095, 1955, 'F');
+        cr_assert(eq(i64, q("A0001", "001:den"), 1));
+        cr_assert(eq(i64, q("A0001", "001:num"), 1));
+        assign(1, "A0002", CLM_ENR_AGED_NON_DUAL, 0x800, 1955, 'F');
+        cr_assert(eq(i64, q("A0001", "001:den"), 0));
+        cr_assert(eq(i64, q("A0001", "001:num"), 0));
+        cr_assert(eq(i64, q("A0002", "001:den"), 1));
+        cr_assert(eq(i64, q("A0002", "001:num"), 1));
+}
+
+/* An inpatient stay from (month, day) to (month, day) of 2025. */
+static struct clm_claim
+stay(const char *ccn, int m0, int d0, int m1, int d1, const char *status)
+{
+        struct clm_claim c = make_claim("s", CLM_ADJ_ORIGINAL, 0, 12, 1000);
+
+        strcpy(c.billing_ccn, ccn);
+        (void)snprintf(c.claim_version_id, sizeof(c.claim_version_id), "%s-1",
+                       ccn);
+        c.from_date = clm_date_days(2025, m0, d0);
+        c.thru_date = clm_date_days(2025, m1, d1);
+        strcpy(c.discharge_status, status);
+        return c;
+}
+
+Test(apply, readmissions_transfers_and_planned_admissions)
+{
+        struct clm_claim s1 = stay("H1", 3, 1, 3, 5, "01");
+        struct clm_claim s2 = stay("H2", 4, 4, 4, 8, "01");   /* day 30 */
+        struct clm_claim s3 = stay("H3", 6, 1, 6, 3, "02");   /* transfer */
+        struct clm_claim s4 = stay("H4", 6, 4, 6, 9, "01");   /* its end */
+        struct clm_claim s5 = stay("H5", 6, 20, 6, 25, "20"); /* died */
+        struct clm_claim x2;
+
+        quality_on();
+        assign(0, "A0001", CLM_ENR_AGED_NON_DUAL, 4095, 1950, 'F');
+        (void)apply_one(0, &s1);
+        (void)apply_one(1, &s2);
+        cr_assert(eq(i64, q("A0001", "readm:index"), 2));
+        cr_assert(eq(i64, q("A0001", "readm:readmit"), 1));
+        cr_assert(eq(i64, q("A0001", "admits"), 2));
+        /* s3 + s4 are one episode (index, discharged 9 June); s5 is
+         * admitted 11 days later: a readmission, but not an index (died). */
+        (void)apply_one(2, &s3);
+        (void)apply_one(3, &s4);
+        (void)apply_one(4, &s5);
+        cr_assert(eq(i64, q("A0001", "readm:index"), 3));
+        cr_assert(eq(i64, q("A0001", "readm:readmit"), 2));
+        cr_assert(eq(i64, q("A0001", "admits"), 4));
+        /* s2 becomes a planned admission (chemotherapy): it is neither a
+         * readmission nor an acute admission, but still an index stay. */
+        x2 = s2;
+        x2.adjustment = CLM_ADJ_ADJUSTMENT;
+        strcpy(x2.claim_version_id, "H2-2");
+        x2.effective_date += 2;
+        strcpy(x2.principal_dx, "Z51.11");
+        (void)apply_one(5, &x2);
+        cr_assert(eq(i64, q("A0001", "readm:index"), 3));
+        cr_assert(eq(i64, q("A0001", "readm:readmit"), 1));
+        cr_assert(eq(i64, q("A0001", "admits"), 3));
+        /* Cancelling s5 removes the second readmission. */
+        s5.adjustment = CLM_ADJ_CANCEL;
+        strcpy(s5.claim_version_id, "H5-2");
+        s5.effective_date += 2;
+        (void)apply_one(6, &s5);
+        cr_assert(eq(i64, q("A0001", "readm:readmit"), 0));
+        cr_assert(eq(i64, q("A0001", "admits"), 2));
+        /* The outcome figures move with the beneficiary. */
+        assign(1, "A0002", CLM_ENR_AGED_NON_DUAL, 4095, 1950, 'F');
+        cr_assert(eq(i64, q("A0001", "readm:index"), 0));
+        cr_assert(eq(i64, q("A0002", "readm:index"), 3));
+        cr_assert(eq(i64, q("A0002", "admits"), 2));
+}
+
+Test(apply, refuses_a_prefix_written_by_an_older_layout)
+{
+        struct clm_claim c = make_claim("v1", CLM_ADJ_ORIGINAL, 0, 4, 1);
+        int argc;
+        const char **argv;
+        const size_t *lens;
+        struct clm_apply_result res;
+        redisReply *r;
+
+        (void)apply_one(0, &c);
+        r = redisCommand(rc_, "GET p:layout");
+        cr_assert(eq(str, r->str, (char *)"2"));
+        freeReplyObject(r);
+        /* Layout 1 had offsets and no mark. */
+        r = redisCommand(rc_, "DEL p:layout");
+        freeReplyObject(r);
+        clm_batch_reset(b, "p:", "t/0", 1);
+        (void)clm_batch_add_claim(b, &kh, 1, &c);
+        clm_batch_argv(b, &argc, &argv, &lens);
+        cr_assert(not(eq(int,
+                         clm_sink_apply(sink, 1, &argc, &argv, &lens, &res),
+                         CLM_OK)));
+        cr_assert(not(eq(ptr, strstr(clm_sink_errstr(sink), "older layout"),
+                         NULL)),
+                  "%s", clm_sink_errstr(sink));
+        cr_assert(eq(i64, hget("p:offset", "t/0"), 1));
 }

@@ -140,8 +140,9 @@ Test(batch, argv_layout_and_no_clear_identifiers)
         STR_EQ(argv[7], "102");
         STR_EQ(argv[9], "2");
         STR_EQ(clm_batch__arg(b, 0), "C");
-        cr_assert(eq(int, argc, 11));
+        cr_assert(eq(int, argc, 12));
         cr_assert(eq(u8, (unsigned char)argv[10][0], 0xdd)); /* msgpack array */
+        STR_EQ(argv[11], ""); /* no measure table: quality off */
         /* 16 fixed claim args + 2 buckets * 3, then D off reason */
         cr_assert(eq(sz, strlen(clm_batch__arg(b, 7)), 32)); /* bene hash */
         STR_EQ(clm_batch__arg(b, 8), "202505");
@@ -151,9 +152,14 @@ Test(batch, argv_layout_and_no_clear_identifiers)
         STR_EQ(clm_batch__arg(b, 15 + 2), ":03:71:202505:");
         STR_EQ(clm_batch__arg(b, 15 + 6 + 2), ":04:71:202505:");
         STR_EQ(clm_batch__arg(b, 15 + 6 + 5), "1");
-        /* 15 fixed claim args + 2 buckets * 6, then D off reason */
-        STR_EQ(clm_batch__arg(b, 27), "D");
-        STR_EQ(clm_batch__arg(b, 29), "bad_magic");
+        /* quality off: qyear 0, no roles, no stay */
+        STR_EQ(clm_batch__arg(b, 27), "0");
+        STR_EQ(clm_batch__arg(b, 28), "");
+        STR_EQ(clm_batch__arg(b, 29), "");
+        /* 15 fixed claim args + 2 buckets * 6 + 3 quality, then D off
+         * reason */
+        STR_EQ(clm_batch__arg(b, 30), "D");
+        STR_EQ(clm_batch__arg(b, 32), "bad_magic");
         for (int i = 0; i < argc; i++) {
                 cr_assert(eq(ptr, memmem(argv[i], lens[i], "1EG4TE5MK72", 11),
                              NULL));
@@ -226,15 +232,26 @@ Test(batch, attribution_value_format)
         a.enrollment = CLM_ENR_AGED_DUAL;
         a.month_flags = 4095;
         a.data_sharing_excluded = true;
+        a.birth_date = CLM_DATE_NULL;
+        a.as_of = clm_date_days(2025, 2, 3);
         clm_batch_reset(b, "p:", "aco.attribution/0", 0);
         (void)clm_batch_add_attribution(b, &kh, 0, &a);
-        a.change = CLM_ATTR_TERMINATE;
+        a.birth_date = clm_date_days(1950, 12, 31);
+        a.sex = 'F';
         (void)clm_batch_add_attribution(b, &kh, 1, &a);
+        a.change = CLM_ATTR_TERMINATE;
+        (void)clm_batch_add_attribution(b, &kh, 2, &a);
         argv_of(b, &argc, &argv, &lens);
+        /* A bene_h year value offset as_of */
         STR_EQ(clm_batch__arg(b, 0), "A");
         STR_EQ(clm_batch__arg(b, 2), "2025");
-        STR_EQ(clm_batch__arg(b, 3), "A0001:A:4095:1");
-        STR_EQ(clm_batch__arg(b, 7), "");
+        STR_EQ(clm_batch__arg(b, 3), "A0001:A:4095:1::");
+        STR_EQ(clm_batch__arg(b, 4), "0");
+        STR_EQ(clm_batch__arg(b, 5), "20250203");
+        /* Only the birth year leaves the process. */
+        STR_EQ(clm_batch__arg(b, 9), "A0001:A:4095:1:1950:F");
+        STR_EQ(clm_batch__arg(b, 15), "");
+        STR_EQ(clm_batch__arg(b, 16), "2");
         cr_assert(eq(ptr, strstr(clm_batch__arg(b, 1), "1EG4"), NULL));
         clm_batch_free(b);
 }

@@ -1,0 +1,53 @@
+#ifndef CLM_TOOLS_CTL_QUALITY_H
+#define CLM_TOOLS_CTL_QUALITY_H
+
+/*
+ * claimsctl commands for the assigned population, quality measures and
+ * the roster (docs/quality.md). Split from tools/claimsctl.c so each file
+ * stays one concern; claimsctl's main dispatches here.
+ */
+
+#include <hiredis/hiredis.h>
+
+#include "consumers/keyhash.h"
+#include "daemon/config.h"
+
+/**
+ * @brief Load a roster CSV (mbi,aco_id,performance_year,enrollment_type,
+ * month_flags[,data_sharing_excluded[,birth_date[,sex]]]) through the
+ * claimsd_apply function, exactly like the attribution topic, so a change
+ * moves history and population counts. Rows go in batches behind the
+ * function's offset fence under the source "claimsctl/attribution".
+ * @returns 0 on success, 1 on a malformed row or Redis error (message on
+ * stderr, with file:line for rows)
+ */
+int ctl_load_attribution(const struct clm_config *cfg,
+                         const struct clm_keyhash *kh,
+                         const char *path);
+
+/**
+ * @brief Every ACO's population counters as TSV (aco, year, enrollment,
+ * beneficiaries, months, opted-out beneficiaries, opted-out months),
+ * byte-sorted, zero rows omitted: the generator's population.tsv format.
+ */
+int ctl_population(const struct clm_config *cfg, redisContext *c);
+
+/**
+ * @brief Every ACO's quality counters as TSV (aco, year, field, value),
+ * byte-sorted, zeros omitted: the generator's quality.tsv format.
+ */
+int ctl_quality_counts(const struct clm_config *cfg, redisContext *c);
+
+/**
+ * @brief `quality ACO [--year Y] [--json]`: each measure's denominator,
+ * numerator, exclusions, rate and points, the outcome measures, the
+ * population and the quality score.
+ * @param argc, argv the words after "quality"
+ * @returns 0, 1 on a Redis error, 2 on a usage error
+ */
+int ctl_quality(const struct clm_config *cfg,
+                redisContext *c,
+                int argc,
+                char **argv);
+
+#endif
