@@ -27,16 +27,16 @@
 #include "consumers/deadletter.h"
 #include "consumers/decode.h"
 #include "consumers/keyhash.h"
+#include "consumers/monitor.h"
 #include "consumers/redis_sink.h"
 #include "daemon/log.h"
 #include "daemon/rc.h"
 #include "schemas/registry.h"
 
-#define MAX_PARTS       1024
-#define BACKOFF_MIN_MS  250
-#define BACKOFF_MAX_MS  30000
-#define HEARTBEAT_MS    5000 /* instance hash refresh */
-#define HEARTBEAT_TTL_S 30   /* a dead instance's hash expires */
+#define MAX_PARTS      1024
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 30000
+#define HEARTBEAT_MS   CLM_MONITOR_INTERVAL_MS /* monitoring keys */
 
 struct part {
         char topic[128];
@@ -56,6 +56,7 @@ struct flight {
         struct part *pt;
         int64_t from;
         size_t count;
+        int64_t started_ms; /* its first message was polled */
 };
 
 struct clm_pipeline {
@@ -65,6 +66,7 @@ struct clm_pipeline {
         struct clm_decoder *dec_claims;
         struct clm_decoder *dec_attr;
         struct clm_sink *sink;
+        struct clm_monitor *mon;
         struct clm_keyhash kh;
         struct clm_record *rec;
         struct part *parts[MAX_PARTS];
@@ -154,6 +156,7 @@ part_new(struct clm_pipeline *p,
                 free(pt);
                 return NULL;
         }
+        clm_batch_set_measures(pt->batch, p->cfg->measures);
         (void)snprintf(pt->topic, sizeof(pt->topic), "%s", topic);
         pt->partition = partition;
         (void)snprintf(pt->tp, sizeof(pt->tp), "%s/%" PRId32, topic, partition);
@@ -210,6 +213,7 @@ enter_paused(struct clm_pipeline *p, const char *what, const char *why)
         int wait_ms = next_backoff(p);
 
         p->stats.pauses++;
+        clm_monitor_error(p->mon, p->now_ms, what, why);
         if (p->state != CLM_PIPE_REDIS_DOWN) {
                 clm_log(CLM_LOG_WARNING, "%s; pausing %zu partitions", why,
                         p->n_parts);
@@ -297,7 +301,9 @@ try_reconnect(struct clm_pipeline *p)
         }
         clm_log(CLM_LOG_NOTICE, "resumed %zu partitions from redis offsets",
                 p->n_parts);
-        p->backoff_ms = 0;
+        /* The back-off is reset by the first applied batch, not here: a
+         * Redis that connects but refuses the calls (NOPERM, OOM) must not
+         * be retried every 250 ms. */
         set_status(p, CLM_PIPE_RUNNING, "running");
 }
 
@@ -460,6 +466,8 @@ on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                 p->fatal = true;
                 return;
         }
+        clm_monitor_error(p->mon, p->now_ms, "kafka",
+                          rd_kafka_err2name((rd_kafka_resp_err_t)err));
         clm_log(CLM_LOG_WARNING, "kafka: %s: %s",
                 rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
@@ -539,12 +547,16 @@ collect(struct clm_pipeline *p)
 
                 p->stats.batches++;
                 if (res[i].applied) {
+                        p->backoff_ms = 0;
                         p->stats.messages += p->inflight[i].count;
                         p->stats.claims += (uint64_t)res[i].claims;
                         p->stats.duplicate += (uint64_t)res[i].duplicate;
                         p->stats.stale += (uint64_t)res[i].stale;
                         p->stats.dead_letter += (uint64_t)res[i].dead_letter;
                         p->stats.unattributed += (uint64_t)res[i].unattributed;
+                        clm_monitor_batch(p->mon, p->now_ms,
+                                          p->now_ms -
+                                                  p->inflight[i].started_ms);
                         rd_kafka_topic_partition_list_add(store, pt->topic,
                                                           pt->partition)
                                 ->offset = res[i].offset;
@@ -655,6 +667,7 @@ flush_parts(struct clm_pipeline *p, struct part **parts, size_t n)
                 p->inflight[i].pt = pt;
                 p->inflight[i].from = clm_batch_from(pt->batch);
                 p->inflight[i].count = clm_batch_count(pt->batch);
+                p->inflight[i].started_ms = pt->batch_started_ms;
                 pt->pos = clm_batch_to(pt->batch);
                 part_reset_batch(p, pt);
         }
@@ -775,45 +788,34 @@ flush_due(struct clm_pipeline *p, bool idle)
 }
 
 /*
- * The instance hash (docs/redis-keys.md): who is running, in what state,
- * on how many partitions, with what totals. Counts and names only. Settles
- * the round in flight first, since the heartbeat shares the connection.
+ * The monitoring keys and the local status file (consumers/monitor.h,
+ * docs/redis-keys.md). Written in every state, so a paused daemon still
+ * reports "retrying" wherever it can. Settles the round in flight first,
+ * since the heartbeat shares the connection.
  */
 static void
 heartbeat(struct clm_pipeline *p)
 {
-        char key[256];
-        char parts[24];
-        char claims[24];
-        char dead[24];
-        char batches[24];
-        char fenced[24];
-        const char *fields[] = {"state",      "status", "version",
-                                "partitions", "claims", "dead_letter",
-                                "batches",    "fenced"};
-        const char *values[8];
+        struct clm_monitor_part mp[MAX_PARTS];
+        struct clm_monitor_beat b = {.status = p->status,
+                                     .stats = &p->stats,
+                                     .parts = mp,
+                                     .n_parts = p->n_parts};
 
         p->heartbeat_ms = p->now_ms;
-        if (collect(p) != CLM_OK || p->state == CLM_PIPE_REDIS_DOWN) {
-                return;
+        if (p->state != CLM_PIPE_REDIS_DOWN) {
+                (void)collect(p); /* a failure pauses: published below */
         }
-        (void)snprintf(key, sizeof(key), "%sinstance:%s", p->cfg->redis_prefix,
-                       p->cfg->instance ? p->cfg->instance : "claimsd");
-        (void)snprintf(parts, sizeof(parts), "%zu", p->n_parts);
-        (void)snprintf(claims, sizeof(claims), "%" PRIu64, p->stats.claims);
-        (void)snprintf(dead, sizeof(dead), "%" PRIu64, p->stats.dead_letter);
-        (void)snprintf(batches, sizeof(batches), "%" PRIu64, p->stats.batches);
-        (void)snprintf(fenced, sizeof(fenced), "%" PRIu64, p->stats.fenced);
-        values[0] = p->state == CLM_PIPE_DRAINING ? "draining" : "running";
-        values[1] = p->status;
-        values[2] = CLM_VERSION;
-        values[3] = parts;
-        values[4] = claims;
-        values[5] = dead;
-        values[6] = batches;
-        values[7] = fenced;
-        if (clm_sink_heartbeat(p->sink, key, 8, fields, values,
-                               HEARTBEAT_TTL_S) != CLM_OK) {
+        for (size_t i = 0; i < p->n_parts; i++) {
+                mp[i].topic = p->parts[i]->topic;
+                mp[i].partition = p->parts[i]->partition;
+                mp[i].tp = p->parts[i]->tp;
+                mp[i].applied = p->parts[i]->pos;
+        }
+        b.state = p->state;
+        if (clm_monitor_beat(p->mon, p->sink, p->rk, &b, p->now_ms) ==
+                    CLM_ERR_RETRY &&
+            p->state != CLM_PIPE_REDIS_DOWN) {
                 enter_redis_down(p);
         }
 }
@@ -870,8 +872,7 @@ clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms)
                         (void)collect(p);
                 }
         }
-        if (p->state != CLM_PIPE_REDIS_DOWN &&
-            now_ms - p->heartbeat_ms >= HEARTBEAT_MS) {
+        if (now_ms - p->heartbeat_ms >= HEARTBEAT_MS) {
                 heartbeat(p);
         }
         if (p->fatal) {
@@ -896,6 +897,7 @@ clm_pipeline_drain(struct clm_pipeline *p)
                 clm_log(CLM_LOG_WARNING, "consumer close: %s",
                         rd_kafka_err2str(err));
         }
+        clm_monitor_retire(p->mon, p->sink);
 }
 
 enum clm_pipeline_state
@@ -920,6 +922,7 @@ clm_pipeline_reload(struct clm_pipeline *p, const struct clm_config *cfg)
 {
         p->batch_size = cfg->batch_size;
         p->linger_ms = cfg->batch_linger_ms;
+        (void)clm_monitor_config(p->mon, cfg->path);
 }
 
 /* ---- construction ------------------------------------------------------ */
@@ -1098,6 +1101,14 @@ clm_pipeline_new(const struct clm_config *cfg, char *errstr, size_t errstr_size)
                                           NULL, 10);
         }
         clm_keyhash_init(&p->kh, cfg->hash_secret, cfg->hash_secret_len);
+        p->mon = clm_monitor_new(cfg->redis_prefix,
+                                 cfg->instance ? cfg->instance : "claimsd",
+                                 getenv("RUNTIME_DIRECTORY"));
+        if (p->mon == NULL) {
+                clm_errf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        (void)clm_monitor_config(p->mon, cfg->path);
         p->rec = malloc(sizeof(*p->rec));
         p->dec_claims = make_decoder(
                 cfg, (1u << CLM_REC_CLAIM) | (1u << CLM_REC_MARKER), errstr,
@@ -1148,6 +1159,7 @@ clm_pipeline_free(struct clm_pipeline *p)
                 part_free(p->parts[i]);
         }
         clm_sink_free(p->sink);
+        clm_monitor_free(p->mon);
         clm_decoder_free(p->dec_claims);
         clm_decoder_free(p->dec_attr);
         free(p->rec);

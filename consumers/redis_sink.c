@@ -24,6 +24,7 @@ struct clm_sink {
         char *user;
         char *password;
         int timeout_ms;
+        uint64_t round_trips; /* replies waited for (see the header) */
         char errstr[256];
 };
 
@@ -151,6 +152,7 @@ clm_sink_connect(struct clm_sink *sink)
                 } else {
                         r = redisCommand(sink->c, "AUTH %s", sink->password);
                 }
+                sink->round_trips++;
                 rc = expect_ok(sink, r, "AUTH");
                 if (rc != CLM_OK) {
                         clm_sink_disconnect(sink);
@@ -158,6 +160,7 @@ clm_sink_connect(struct clm_sink *sink)
                 }
         }
         r = redisCommand(sink->c, "FUNCTION LOAD REPLACE %s", clm_apply_lua);
+        sink->round_trips++;
         rc = expect_ok(sink, r, "FUNCTION LOAD");
         if (rc != CLM_OK) {
                 clm_sink_disconnect(sink);
@@ -205,6 +208,7 @@ clm_sink_read_offsets(struct clm_sink *sink,
         }
         r = redisCommandArgv(sink->c, (int)(n + 2), argv, NULL);
         free(argv);
+        sink->round_trips++;
         if (r == NULL) {
                 return transport_error(sink, "HMGET offset");
         }
@@ -307,6 +311,9 @@ clm_sink_receive(struct clm_sink *sink,
         if (sink->c == NULL) {
                 return CLM_ERR_RETRY;
         }
+        if (n > 0) {
+                sink->round_trips++;
+        }
         for (size_t i = 0; i < n; i++) {
                 void *reply = NULL;
 
@@ -347,54 +354,78 @@ clm_sink_apply(struct clm_sink *sink,
         return clm_sink_receive(sink, n, results);
 }
 
-int
-clm_sink_heartbeat(struct clm_sink *sink,
-                   const char *key,
-                   size_t n,
-                   const char *const *fields,
-                   const char *const *values,
-                   int ttl_s)
+/* Check one reply of a transaction; EXEC's array is checked element-wise. */
+static int
+check_tx_reply(struct clm_sink *sink, const redisReply *r)
 {
-        const char *argv[2 + 2 * 16];
-        char ttl[16];
+        const redisReply *bad = NULL;
+
+        if (r->type == REDIS_REPLY_ERROR) {
+                bad = r;
+        } else if (r->type == REDIS_REPLY_ARRAY) {
+                for (size_t i = 0; i < r->elements && bad == NULL; i++) {
+                        if (r->element[i]->type == REDIS_REPLY_ERROR) {
+                                bad = r->element[i];
+                        }
+                }
+        } else if (r->type == REDIS_REPLY_NIL) {
+                clm_errf(sink->errstr, sizeof(sink->errstr),
+                         "transaction: EXEC aborted");
+                return CLM_ERR_RETRY;
+        }
+        if (bad != NULL) {
+                clm_errf(sink->errstr, sizeof(sink->errstr), "transaction: %s",
+                         bad->str);
+                return CLM_ERR_RETRY;
+        }
+        return CLM_OK;
+}
+
+int
+clm_sink_transaction(struct clm_sink *sink,
+                     size_t n,
+                     const int *argc,
+                     const char **const *argv,
+                     const size_t *const *argvlen)
+{
         const char *multi[1] = {"MULTI"};
         const char *exec[1] = {"EXEC"};
-        const char *expire[3] = {"EXPIRE", key, ttl};
         int rc = ensure(sink);
 
         if (rc != CLM_OK) {
                 return rc;
         }
-        if (n > 16) {
-                n = 16;
+        if (redisAppendCommandArgv(sink->c, 1, multi, NULL) != REDIS_OK) {
+                return transport_error(sink, "transaction");
         }
-        argv[0] = "HSET";
-        argv[1] = key;
         for (size_t i = 0; i < n; i++) {
-                argv[2 + 2 * i] = fields[i];
-                argv[3 + 2 * i] = values[i];
+                if (redisAppendCommandArgv(sink->c, argc[i], argv[i],
+                                           argvlen[i]) != REDIS_OK) {
+                        return transport_error(sink, "transaction");
+                }
         }
-        (void)snprintf(ttl, sizeof(ttl), "%d", ttl_s);
-        if (redisAppendCommandArgv(sink->c, 1, multi, NULL) != REDIS_OK ||
-            redisAppendCommandArgv(sink->c, (int)(2 + 2 * n), argv, NULL) !=
-                    REDIS_OK ||
-            redisAppendCommandArgv(sink->c, 3, expire, NULL) != REDIS_OK ||
-            redisAppendCommandArgv(sink->c, 1, exec, NULL) != REDIS_OK) {
-                return transport_error(sink, "heartbeat");
+        if (redisAppendCommandArgv(sink->c, 1, exec, NULL) != REDIS_OK) {
+                return transport_error(sink, "transaction");
         }
-        for (int i = 0; i < 4; i++) {
+        sink->round_trips++;
+        /* Read every reply even after an error, so none is left behind. */
+        for (size_t i = 0; i < n + 2; i++) {
                 void *reply = NULL;
 
                 if (redisGetReply(sink->c, &reply) != REDIS_OK ||
                     reply == NULL) {
-                        return transport_error(sink, "heartbeat");
+                        return transport_error(sink, "transaction");
                 }
-                if (((redisReply *)reply)->type == REDIS_REPLY_ERROR) {
-                        clm_errf(sink->errstr, sizeof(sink->errstr),
-                                 "heartbeat: %s", ((redisReply *)reply)->str);
-                        rc = CLM_ERR_RETRY;
+                if (rc == CLM_OK) {
+                        rc = check_tx_reply(sink, reply); /* first error */
                 }
                 freeReplyObject(reply);
         }
         return rc;
+}
+
+uint64_t
+clm_sink_round_trips(const struct clm_sink *sink)
+{
+        return sink->round_trips;
 }

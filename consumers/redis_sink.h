@@ -101,16 +101,23 @@ int clm_sink_receive(struct clm_sink *sink,
                      struct clm_apply_result *results);
 
 /**
- * @brief Write @p n field/value pairs into hash @p key and give it a TTL of
- * @p ttl_s seconds, in one MULTI/EXEC round trip. Only call with no round
- * in flight (replies would interleave).
- * @returns CLM_OK or CLM_ERR_RETRY
+ * @brief Run @p n prepared commands as one MULTI/EXEC transaction, in one
+ * round trip, and check every reply. Only call with no round in flight
+ * (replies would interleave). The argument memory is borrowed.
+ * @returns CLM_OK, or CLM_ERR_RETRY (connection dropped, or an error reply
+ * for MULTI, a queued command or EXEC; the reason is in clm_sink_errstr)
  */
-int clm_sink_heartbeat(struct clm_sink *sink,
-                       const char *key,
-                       size_t n,
-                       const char *const *fields,
-                       const char *const *values,
-                       int ttl_s);
+int clm_sink_transaction(struct clm_sink *sink,
+                         size_t n,
+                         const int *argc,
+                         const char **const *argv,
+                         const size_t *const *argvlen);
+
+/**
+ * @brief Redis round trips since the sink was made: requests whose reply
+ * was waited for (a pipelined round or a transaction counts once; AUTH and
+ * FUNCTION LOAD on connect count one each).
+ */
+uint64_t clm_sink_round_trips(const struct clm_sink *sink);
 
 #endif

@@ -82,6 +82,8 @@ static void
 reload(struct clm_config *cfg, struct clm_pipeline *p)
 {
         char err[512];
+        char status[160];
+        char msg[200];
         struct clm_config *fresh;
 
         (void)clm_notify("RELOADING=1\nSTATUS=reloading configuration");
@@ -96,7 +98,11 @@ reload(struct clm_config *cfg, struct clm_pipeline *p)
                 clm_config_free(fresh);
                 clm_log(CLM_LOG_NOTICE, "configuration reloaded");
         }
-        (void)clm_notify("READY=1\nSTATUS=running");
+        /* READY ends the reload; STATUS says where the pipeline stands
+         * (it may be retrying Redis), not merely "running". */
+        (void)clm_pipeline_state(p, status, sizeof(status));
+        (void)snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", status);
+        (void)clm_notify(msg);
 }
 
 /* The main loop: tick, flags, watchdog and status. Returns the exit code. */
@@ -110,6 +116,7 @@ run(struct clm_config *cfg, struct clm_pipeline *p)
         enum clm_pipeline_state last = CLM_PIPE_STARTING;
         bool ready = false;
         char status[160];
+        char last_status[160] = "";
 
         while (!clm_signals_shutdown_requested()) {
                 int64_t now = mono_ms();
@@ -120,7 +127,9 @@ run(struct clm_config *cfg, struct clm_pipeline *p)
                         return 1;
                 }
                 st = clm_pipeline_state(p, status, sizeof(status));
-                if (st != last) {
+                /* STATUS on every change of state or of its text (the
+                 * retry countdown of "redis unavailable, retrying in Ns"). */
+                if (st != last || strcmp(status, last_status) != 0) {
                         if (st == CLM_PIPE_RUNNING && !ready) {
                                 ready = true;
                                 (void)clm_notify("READY=1\nSTATUS=running");
@@ -129,6 +138,8 @@ run(struct clm_config *cfg, struct clm_pipeline *p)
                                 (void)clm_notify_status("%s", status);
                         }
                         last = st;
+                        (void)snprintf(last_status, sizeof(last_status), "%s",
+                                       status);
                 }
                 if (wd_every > 0 && now - last_wd >= wd_every) {
                         (void)clm_notify("WATCHDOG=1");

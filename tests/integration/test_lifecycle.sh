@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # claimsd as a process: --version, --check-config, exit 78 with file:line:key
 # on a bad config, secrets refused when group/world readable, the systemd
-# notify protocol (READY, RELOADING after SIGHUP, STOPPING), SIGHUP reload
-# of reloadable settings, and SIGTERM exiting 0.
+# notify protocol (READY, STATUS, WATCHDOG, RELOADING after SIGHUP, READY,
+# STOPPING after SIGTERM, in that order), SIGHUP reload of reloadable
+# settings, and SIGTERM exiting 0.
 source "$(dirname "$0")/lib.sh"
 
 setup_topics 2
@@ -52,20 +53,8 @@ rc=0
 check "participant row with both TIN and NPI is refused" test "$rc" -ne 0
 
 # A datagram socket standing in for systemd.
-python3 - "$WORK/notify.sock" >"$WORK/notify.out" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(60)
-try:
-    while True:
-        msg = s.recv(4096).decode()
-        print(msg.replace("\n", " | "), flush=True)
-        if "STOPPING=1" in msg:
-            break
-except socket.timeout:
-    pass
-PY
+python3 "$SRC/tests/integration/notify.py" listen "$WORK/notify.sock" 60 \
+        >"$WORK/notify.out" &
 LISTENER=$!
 for _ in $(seq 50); do [[ -S $WORK/notify.sock ]] && break; sleep 0.1; done
 NOTIFY_SOCKET=$WORK/notify.sock WATCHDOG_USEC=2000000 \
@@ -83,8 +72,8 @@ check "instance hash says running" \
         test "$("${RCLI[@]}" HGET "${ikey:-none}" state)" == running
 check "instance hash expires (TTL set)" \
         test "$("${RCLI[@]}" TTL "${ikey:-none}")" -gt 0
-check "claimsctl status lists the instance" \
-        bash -c "'$BUILD/claimsctl' -c '$WORK/ok.conf' status | grep -q 'partitions'"
+check "claimsctl status lists the instance as running" \
+        bash -c "'$BUILD/claimsctl' -c '$WORK/ok.conf' status | grep -Eq '^[^ ]+ +running '"
 sleep 1.5
 check "WATCHDOG=1 sent while the loop makes progress" grep -q "WATCHDOG=1" "$WORK/notify.out"
 
@@ -105,5 +94,10 @@ wait "$DAEMON_PID" || rc=$?
 wait "$LISTENER" || true
 check "SIGTERM exits 0" test "$rc" -eq 0
 check "STOPPING=1 sent on shutdown" grep -q "STOPPING=1" "$WORK/notify.out"
+check "notify order: READY, STATUS, WATCHDOG, RELOADING, READY, STOPPING" \
+        python3 "$SRC/tests/integration/notify.py" order "$WORK/notify.out" \
+        READY STATUS WATCHDOG RELOADING READY STOPPING
+check "STOPPING=1 is the last notification" \
+        bash -c "tail -1 '$WORK/notify.out' | grep -q STOPPING=1"
 check "daemon logged stopped" grep -q "stopped" "$WORK/claimsd.log"
 finish
