@@ -24,6 +24,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <avro.h>
 #include <librdkafka/rdkafka.h>
@@ -46,7 +48,9 @@
 #define DAY_MS           INT64_C(86400000)
 #define NOON_MS          INT64_C(43200000)
 #define MAX_LINES        6
-#define MAX_DX           4
+#define MAX_DX           6
+#define RANDOM_DX        4  /* random claims carry 0..4 diagnoses */
+#define CODE_LEN         12 /* CLM_CODE_MAX: 11 characters + NUL */
 #define MAX_BUCKETS      (MAX_LINES + 1)
 #define MAX_PROPS        64
 #define MAX_PARTITIONS   10000
@@ -54,7 +58,9 @@
 #define HUGE_COUNT       INT64_C(2147483648)     /* 2^31 array items */
 #define ID_UNKNOWN       99
 #define ID_MARKER        10
-#define ID_ATTRIBUTION   20
+#define ID_ATTRIBUTION   21 /* beneficiary_attribution v2 */
+#define W_CURRENT        4  /* claim_event v4: the current writer */
+#define N_WRITERS        5  /* writer ids 1..4 */
 #define LONG_CCN_LEN     200
 
 /* Provider id codes: participants are small indexes, others are offset. */
@@ -238,6 +244,7 @@ struct opts {
         const char *attr_topic;
         const char *out;
         const char *dump;
+        const char *measures; /* NULL: the default directory, if found */
         int partitions;
         int acos;
         int benes;
@@ -245,31 +252,51 @@ struct opts {
         int year;
         int bad;
         int conflicts;
+        int reattribute;
         uint64_t seed;
         bool raw;
         bool markers;
         bool dry_run;
         bool canary;
         bool verify;
+        bool final_first;
         size_t n_props;
         char *props[MAX_PROPS];
 };
 
+/* One beneficiary's year-Y attribution record, or its absence. */
+struct arec {
+        uint32_t aco;
+        int32_t as_of;
+        uint16_t mask; /* bit 0 = January */
+        uint8_t enr;   /* enum clm_enrollment */
+        bool present;  /* has a year-Y record */
+        bool dse;      /* data_sharing_excluded */
+};
+
 struct bene {
         char mbi[12];
-        uint32_t aco;
-        uint16_t mask; /* bit 0 = January */
+        struct arec att;  /* final attribution: what the oracle uses */
+        struct arec init; /* the roster produced before the claims */
+        int32_t birth;    /* CLM_DATE_NULL when unknown */
+        uint32_t stays;   /* first inpatient claim, UINT32_MAX for none */
         uint16_t partition;
-        uint8_t enr;     /* enum clm_enrollment */
-        bool attributed; /* has a year-Y record */
-        bool dse;        /* data_sharing_excluded */
+        char sex; /* 'F', 'M' or 0 (unknown) */
+        uint8_t flags;
 };
+
+#define BF_SCRIPTED 0x01 /* dedicated to a scripted case */
+#define BF_QUALITY  0x02 /* has a quality-coded claim */
+#define BF_STAY     0x04 /* has an inpatient claim */
+#define BF_MOVED    0x08 /* re-attributed mid-stream */
+#define BF_CLAIMS   0x10 /* has at least one claim */
 
 #define CF_BAD       0x01 /* template of a bad message */
 #define CF_EMPTY_MBI 0x02 /* mbi written as "" */
 #define CF_LONG_CCN  0x04 /* billing_ccn written with 200 chars */
 #define CF_CONFLICT  0x08 /* a version_conflict targets this claim */
 #define CF_CANARY    0x10
+#define CF_QUALITY   0x20 /* quality-coded professional claim */
 
 struct claim {
         uint32_t bene;
@@ -280,9 +307,11 @@ struct claim {
         int32_t bnpi;
         int32_t r0tin; /* first line's rendering ids */
         int32_t r0npi;
-        uint16_t ccn; /* billing CCN pool index (institutional) */
-        uint8_t form; /* enum clm_claim_form */
-        uint8_t type; /* CMS claim type code */
+        uint32_t next_stay; /* bene's next inpatient claim, or UINT32_MAX */
+        uint16_t ccn;       /* billing CCN pool index (institutional) */
+        uint8_t measure;    /* quality claims: 1 + measure index */
+        uint8_t form;       /* enum clm_claim_form */
+        uint8_t type;       /* CMS claim type code */
         uint8_t nv;
         uint8_t flags;
 };
@@ -299,11 +328,13 @@ struct version {
         int32_t eff;
         int32_t btin; /* PROV_NULL when the writer lacks the field */
         int32_t bnpi;
-        uint8_t adj;    /* enum clm_adjustment */
-        uint8_t writer; /* Confluent id of the writer schema: 1, 2, 3 */
+        uint16_t dx[MAX_DX]; /* code ids */
+        uint16_t pdx;        /* principal diagnosis code id, 0 = null */
+        uint8_t dstat;       /* discharge status 1..99, 0 = null */
+        uint8_t adj;         /* enum clm_adjustment */
+        uint8_t writer;      /* Confluent id of the writer schema: 1..4 */
         uint8_t n_lines;
         uint8_t n_dx;
-        uint8_t dx[MAX_DX];
         bool allowed_present;
         bool canary;
 };
@@ -314,8 +345,8 @@ struct line {
         int32_t thru; /* CLM_DATE_NULL when absent */
         int32_t rtin;
         int32_t rnpi;
-        uint8_t hcpcs; /* 1 + pool index, 0 = null */
-        uint8_t rev;   /* 1 + pool index, 0 = null */
+        uint16_t hcpcs; /* code id, 0 = null */
+        uint8_t rev;    /* 1 + pool index, 0 = null */
         bool allowed_present;
 };
 
@@ -435,6 +466,7 @@ enum fid {
         F_BILLING_TIN,
         F_BILLING_NPI,
         F_PRINCIPAL_DX,
+        F_DISCHARGE_STATUS,
         F_DIAGNOSES,
         F_LINES,
         F_SOURCE_FILE,
@@ -537,6 +569,31 @@ static const struct fdesc v3_fields[] = {
         FD("risk_flags", 'A', F_RISK_FLAGS),
 };
 
+static const struct fdesc v4_fields[] = {
+        FD("event_id", 's', F_EVENT_ID),
+        FD("schema_version", 'i', F_SCHEMA_VERSION),
+        FD("claim_version_id", 's', F_CLAIM_VERSION_ID),
+        FD("claim_control_number", 'S', F_CONTROL_NUMBER),
+        FD("claim_form", 'e', F_CLAIM_FORM),
+        FD("claim_type", 'e', F_CLAIM_TYPE),
+        FD("adjustment_type", 'e', F_ADJUSTMENT_TYPE),
+        FD("mbi", 's', F_MBI),
+        FD("billing_ccn", 'S', F_BILLING_CCN),
+        FD("from_date", 'i', F_FROM_DATE),
+        FD("thru_date", 'i', F_THRU_DATE),
+        FD("effective_date", 'i', F_EFFECTIVE_DATE),
+        FD("received_at", 'l', F_RECEIVED_AT),
+        FD("paid_cents", 'l', F_PAID_CENTS),
+        FD("allowed_cents", 'L', F_ALLOWED_CENTS),
+        FD("billing_tin", 'S', F_BILLING_TIN),
+        FD("billing_npi", 'S', F_BILLING_NPI),
+        FD("principal_dx", 'S', F_PRINCIPAL_DX),
+        FD("discharge_status", 'S', F_DISCHARGE_STATUS),
+        FD("diagnoses", 'A', F_DIAGNOSES),
+        FD("lines", 'R', F_LINES),
+        FD("source_file", 'S', F_SOURCE_FILE),
+};
+
 static const struct fdesc v1_line_fields[] = {
         FD("line_number", 'i', L_LINE_NUMBER),
         FD("thru_date", 'I', L_THRU_DATE),
@@ -572,6 +629,8 @@ static const struct fdesc attribution_fields[] = {
         FD("data_sharing_excluded", 'b', 5),
         FD("change", 'e', 6),
         FD("as_of", 'i', 7),
+        FD("birth_date", 'I', 8),
+        FD("sex", 'S', 9),
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -581,6 +640,13 @@ static const char *const form_symbols[] = {"INSTITUTIONAL", "PROFESSIONAL",
 static const char *const adj_symbols[] = {"ORIGINAL", "CANCEL", "ADJUSTMENT"};
 static const char *const enr_symbols[] = {"ESRD", "DISABLED", "AGED_DUAL",
                                           "AGED_NON_DUAL"};
+static const char *const change_symbols[] = {"ADD", "UPDATE", "TERMINATE"};
+
+enum change {
+        CH_ADD,
+        CH_UPDATE,
+        CH_TERMINATE,
+};
 
 static const struct {
         int code;
@@ -618,7 +684,7 @@ struct rec_writer {
         const char *name;
         avro_schema_t schema;
         int enr_sym[4];
-        int add_sym;
+        int change_sym[3];
 };
 
 /* Value pools. */
@@ -762,6 +828,506 @@ u64set_add(struct u64set *s, uint64_t key)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Measure definitions (docs/quality.md §3), read here on their own.       */
+
+/*
+ * A code list entry: an exact code, a prefix (written with a trailing
+ * '*') or an inclusive range of codes of one length, compared byte by
+ * byte. Codes are kept without dots, upper case.
+ */
+enum centry_kind {
+        CE_EXACT,
+        CE_PREFIX,
+        CE_RANGE,
+};
+
+struct centry {
+        char lo[CODE_LEN]; /* the code, the prefix or the range's start */
+        char hi[CODE_LEN]; /* the range's end */
+        uint8_t kind;
+};
+
+struct clist {
+        struct centry *e;
+        size_t n;
+};
+
+/* The lists of one definition, in this order everywhere. */
+enum mlist {
+        ML_DEN_DX,
+        ML_DEN_CODES,
+        ML_NUM_CODES,
+        ML_EXCL_CODES,
+        ML_EXCL_DX,
+        ML__COUNT
+};
+
+static const char *const mlist_keys[ML__COUNT] = {
+        "denominator.dx",  "denominator.codes", "numerator.codes",
+        "exclusion.codes", "exclusion.dx",
+};
+
+struct mdef {
+        char id[16];
+        char where[300]; /* file:line of its section, for messages */
+        int y0;          /* performance years, inclusive */
+        int y1;
+        int age_min; /* -1: no bound */
+        int age_max;
+        char sex; /* 0 any, 'F' or 'M' */
+        struct clist l[ML__COUNT];
+        uint32_t keys; /* bit per key seen: duplicates are errors */
+};
+
+struct mset {
+        struct mdef *d;
+        size_t n;
+        struct clist planned; /* [outcomes] planned.dx */
+        bool outcomes;
+        size_t n_files;
+        char dir[4096]; /* "" when no directory was read */
+};
+
+/* Without dots, upper case (docs/quality.md §3). */
+static void
+norm_code(const char *in, char out[CODE_LEN])
+{
+        size_t n = 0;
+
+        for (; *in != '\0' && n < CODE_LEN - 1; in++) {
+                if (*in == '.') {
+                        continue;
+                }
+                out[n++] = (*in >= 'a' && *in <= 'z') ? (char)(*in - 32) : *in;
+        }
+        out[n] = '\0';
+}
+
+static bool
+centry_match(const struct centry *e, const char *code)
+{
+        switch (e->kind) {
+        case CE_EXACT:
+                return strcmp(code, e->lo) == 0;
+        case CE_PREFIX:
+                return strncmp(code, e->lo, strlen(e->lo)) == 0;
+        default:
+                /* Only codes of the bounds' length are inside a range. */
+                return strlen(code) == strlen(e->lo) &&
+                       strcmp(code, e->lo) >= 0 && strcmp(code, e->hi) <= 0;
+        }
+}
+
+/* Whether a code as written on a claim (dots, any case) is in @p l. */
+static bool
+clist_match(const struct clist *l, const char *code)
+{
+        char c[CODE_LEN];
+
+        if (code == NULL) {
+                return false;
+        }
+        norm_code(code, c);
+        for (size_t i = 0; i < l->n; i++) {
+                if (centry_match(&l->e[i], c)) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* One whitespace-separated entry; false when malformed. */
+static bool
+parse_centry(const char *tok, size_t len, struct centry *e)
+{
+        char raw[64];
+        char *dash;
+
+        if (len == 0 || len >= sizeof(raw)) {
+                return false;
+        }
+        memcpy(raw, tok, len);
+        raw[len] = '\0';
+        memset(e, 0, sizeof(*e));
+        if (raw[len - 1] == '*') {
+                raw[len - 1] = '\0';
+                e->kind = CE_PREFIX;
+                if (len < 2 || len - 1 >= CODE_LEN ||
+                    strpbrk(raw, "*-") != NULL) {
+                        return false;
+                }
+                norm_code(raw, e->lo);
+                return e->lo[0] != '\0';
+        }
+        dash = strchr(raw, '-');
+        if (dash == NULL) {
+                e->kind = CE_EXACT;
+                norm_code(raw, e->lo);
+                return strlen(raw) < CODE_LEN && e->lo[0] != '\0' &&
+                       strchr(raw, '*') == NULL;
+        }
+        *dash = '\0';
+        e->kind = CE_RANGE;
+        if (strlen(raw) >= CODE_LEN || strlen(dash + 1) >= CODE_LEN ||
+            strpbrk(dash + 1, "-*") != NULL || strchr(raw, '*') != NULL) {
+                return false;
+        }
+        norm_code(raw, e->lo);
+        norm_code(dash + 1, e->hi);
+        return e->lo[0] != '\0' && strlen(e->lo) == strlen(e->hi) &&
+               strcmp(e->lo, e->hi) <= 0;
+}
+
+static void
+parse_clist(const char *value, const char *where, struct clist *l)
+{
+        const char *p = value;
+
+        while (*p != '\0') {
+                size_t n;
+
+                p += strspn(p, " \t");
+                n = strcspn(p, " \t");
+                if (n == 0) {
+                        break;
+                }
+                l->e = xrealloc(l->e, (l->n + 1) * sizeof(*l->e));
+                if (!parse_centry(p, n, &l->e[l->n])) {
+                        die("%s: malformed code list entry '%.*s'", where,
+                            (int)n, p);
+                }
+                l->n++;
+                p += n;
+        }
+}
+
+/* "A-B", "A-", "-B" or "A" (years or ages); false when malformed. */
+static bool
+parse_bounds(const char *s, int *lo, int *hi)
+{
+        char *end = NULL;
+        const char *dash = strchr(s, '-');
+        long a = -1;
+        long b = -1;
+
+        if (dash != s) {
+                errno = 0;
+                a = strtol(s, &end, 10);
+                if (errno != 0 || end == s || a < 0 || a > 9999 ||
+                    (dash == NULL ? *end != '\0' : end != dash)) {
+                        return false;
+                }
+        }
+        if (dash == NULL) {
+                b = a;
+        } else if (dash[1] != '\0') {
+                errno = 0;
+                b = strtol(dash + 1, &end, 10);
+                if (errno != 0 || end == dash + 1 || *end != '\0' || b < 0 ||
+                    b > 9999) {
+                        return false;
+                }
+        }
+        if ((a < 0 && b < 0) || (a >= 0 && b >= 0 && a > b)) {
+                return false;
+        }
+        *lo = (int)a;
+        *hi = (int)b;
+        return true;
+}
+
+static char *
+trim(char *s)
+{
+        char *e;
+
+        s += strspn(s, " \t\r\n");
+        e = s + strlen(s);
+        while (e > s && strchr(" \t\r\n", e[-1]) != NULL) {
+                *--e = '\0';
+        }
+        return s;
+}
+
+/* One key of a [measure] section. */
+static void
+measure_key(struct mdef *d, const char *key, const char *value, const char *at)
+{
+        static const char *const keys[] = {
+                "name", "years",     "direction", "age",
+                "sex",  "benchmark", "source",    "verified",
+        };
+        size_t k = 0;
+
+        for (; k < NELEM(keys); k++) {
+                if (strcmp(key, keys[k]) == 0) {
+                        break;
+                }
+        }
+        if (k == NELEM(keys)) {
+                while (k < NELEM(keys) + ML__COUNT &&
+                       strcmp(key, mlist_keys[k - NELEM(keys)]) != 0) {
+                        k++;
+                }
+        }
+        if (k == NELEM(keys) + ML__COUNT) {
+                die("%s: unknown key %s (claimsgen's oracle does not know "
+                    "it; update tools/claimsgen.c)",
+                    at, key);
+        }
+        if (d->keys & (UINT32_C(1) << k)) {
+                die("%s: %s given twice", at, key);
+        }
+        d->keys |= UINT32_C(1) << k;
+        if (k >= NELEM(keys)) {
+                parse_clist(value, at, &d->l[k - NELEM(keys)]);
+        } else if (strcmp(key, "years") == 0) {
+                if (!parse_bounds(value, &d->y0, &d->y1)) {
+                        die("%s: years: expected YYYY or YYYY-YYYY", at);
+                }
+                d->y0 = d->y0 < 0 ? 0 : d->y0;
+                d->y1 = d->y1 < 0 ? 9999 : d->y1;
+        } else if (strcmp(key, "age") == 0) {
+                if (strcmp(value, "any") != 0 && value[0] != '\0' &&
+                    !parse_bounds(value, &d->age_min, &d->age_max)) {
+                        die("%s: age: expected A-B, A-, -B or any", at);
+                }
+        } else if (strcmp(key, "sex") == 0) {
+                if (strcmp(value, "any") == 0 || value[0] == '\0') {
+                        d->sex = 0;
+                } else if (strcmp(value, "F") == 0 || strcmp(value, "M") == 0) {
+                        d->sex = value[0];
+                } else {
+                        die("%s: sex: any, F or M", at);
+                }
+        } else if (strcmp(key, "direction") == 0 &&
+                   strcmp(value, "lower") != 0 &&
+                   strcmp(value, "higher") != 0) {
+                die("%s: direction: lower or higher", at);
+        }
+}
+
+static void
+measure_done(const struct mdef *d)
+{
+        if ((d->keys & 2) == 0) { /* keys[1] = "years" */
+                die("%s: measure %s has no years", d->where, d->id);
+        }
+        if (d->l[ML_DEN_DX].n == 0 && d->l[ML_DEN_CODES].n == 0) {
+                die("%s: measure %s: denominator has neither dx nor codes",
+                    d->where, d->id);
+        }
+}
+
+static struct mdef *
+measure_new(struct mset *ms, const char *id, const char *where)
+{
+        struct mdef *d;
+
+        ms->d = xrealloc(ms->d, (ms->n + 1) * sizeof(*ms->d));
+        d = &ms->d[ms->n++];
+        memset(d, 0, sizeof(*d));
+        snprintf(d->id, sizeof(d->id), "%s", id);
+        snprintf(d->where, sizeof(d->where), "%.299s", where);
+        d->y0 = -1;
+        d->y1 = -1;
+        d->age_min = -1;
+        d->age_max = -1;
+        return d;
+}
+
+/* A section header: "[measure ID]" or "[outcomes]". */
+static struct mdef *
+section(struct mset *ms, char *s, const char *at, bool *outcomes)
+{
+        char *end = strchr(s, ']');
+        char *name;
+
+        if (end == NULL || trim(end + 1)[0] != '\0') {
+                die("%s: malformed section header", at);
+        }
+        *end = '\0';
+        name = trim(s + 1);
+        *outcomes = false;
+        if (strcmp(name, "outcomes") == 0) {
+                if (ms->outcomes) {
+                        die("%s: a second [outcomes] section", at);
+                }
+                ms->outcomes = true;
+                *outcomes = true;
+                return NULL;
+        }
+        if (strncmp(name, "measure", 7) != 0 ||
+            (name[7] != ' ' && name[7] != '\t')) {
+                die("%s: unknown section [%s]", at, name);
+        }
+        name = trim(name + 7);
+        if (name[0] == '\0' || strlen(name) >= 16 ||
+            strpbrk(name, " \t:") != NULL) {
+                die("%s: malformed measure id", at);
+        }
+        return measure_new(ms, name, at);
+}
+
+/* Cut a comment: '#' at the start or after a blank. */
+static void
+cut_comment(char *s)
+{
+        for (char *p = s; *p != '\0'; p++) {
+                if (*p == '#' && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
+                        *p = '\0';
+                        return;
+                }
+        }
+}
+
+static void
+parse_measure_file(struct mset *ms, const char *path)
+{
+        FILE *f = fopen(path, "r");
+        char line[8192];
+        char at[4400];
+        struct mdef *cur = NULL;
+        bool outcomes = false;
+        bool planned_seen = false;
+        int lineno = 0;
+
+        if (f == NULL) {
+                die("%s: %s", path, strerror(errno));
+        }
+        while (fgets(line, sizeof(line), f) != NULL) {
+                char *s;
+                char *eq;
+                char *key;
+
+                lineno++;
+                snprintf(at, sizeof(at), "%.4000s:%d", path, lineno);
+                cut_comment(line);
+                s = trim(line);
+                if (s[0] == '\0') {
+                        continue;
+                }
+                if (s[0] == '[') {
+                        if (cur != NULL) {
+                                measure_done(cur);
+                        }
+                        cur = section(ms, s, at, &outcomes);
+                        continue;
+                }
+                eq = strchr(s, '=');
+                if (eq == NULL) {
+                        die("%s: expected key = value", at);
+                }
+                *eq = '\0';
+                key = trim(s);
+                if (cur != NULL) {
+                        measure_key(cur, key, trim(eq + 1), at);
+                } else if (outcomes && strcmp(key, "planned.dx") == 0 &&
+                           !planned_seen) {
+                        planned_seen = true;
+                        parse_clist(trim(eq + 1), at, &ms->planned);
+                } else if (outcomes && (strcmp(key, "source") == 0 ||
+                                        strcmp(key, "verified") == 0 ||
+                                        strcmp(key, "name") == 0)) {
+                        continue; /* descriptive only */
+                } else if (outcomes) {
+                        die("%s: unknown or repeated [outcomes] key %s "
+                            "(update tools/claimsgen.c)",
+                            at, key);
+                } else {
+                        die("%s: key outside a section", at);
+                }
+        }
+        if (ferror(f)) {
+                die("%s: read error", path);
+        }
+        fclose(f);
+        if (cur != NULL) {
+                measure_done(cur);
+        }
+}
+
+static int
+cmp_mdef(const void *a, const void *b)
+{
+        const struct mdef *x = a;
+        const struct mdef *y = b;
+        int c = strcmp(x->id, y->id);
+
+        return c != 0 ? c : (x->y0 > y->y0) - (x->y0 < y->y0);
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.conf of @p dir (names byte-sorted, dot files skipped). */
+static void
+load_measures(struct mset *ms, const char *dir)
+{
+        DIR *dh = opendir(dir);
+        struct dirent *de;
+        char **names = NULL;
+        size_t n = 0;
+
+        if (dh == NULL) {
+                die("--measures %s: %s", dir, strerror(errno));
+        }
+        while ((de = readdir(dh)) != NULL) {
+                size_t len = strlen(de->d_name);
+
+                if (de->d_name[0] == '.' || len < 6 ||
+                    strcmp(de->d_name + len - 5, ".conf") != 0) {
+                        continue;
+                }
+                names = xrealloc(names, (n + 1) * sizeof(*names));
+                names[n] = strdup(de->d_name);
+                if (names[n++] == NULL) {
+                        die("out of memory");
+                }
+        }
+        closedir(dh);
+        if (n == 0) {
+                die("--measures %s: no *.conf file", dir);
+        }
+        qsort(names, n, sizeof(*names), cmp_name);
+        for (size_t i = 0; i < n; i++) {
+                char path[8192];
+
+                snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+                parse_measure_file(ms, path);
+                free(names[i]);
+        }
+        free(names);
+        ms->n_files = n;
+        snprintf(ms->dir, sizeof(ms->dir), "%.4095s", dir);
+        qsort(ms->d, ms->n, sizeof(*ms->d), cmp_mdef);
+        for (size_t i = 1; i < ms->n; i++) {
+                const struct mdef *a = &ms->d[i - 1];
+                const struct mdef *b = &ms->d[i];
+
+                if (strcmp(a->id, b->id) == 0 && b->y0 <= a->y1) {
+                        die("%s: measure %s: years overlap %s", b->where, b->id,
+                            a->where);
+                }
+        }
+}
+
+static void
+mset_free(struct mset *ms)
+{
+        for (size_t i = 0; i < ms->n; i++) {
+                for (int k = 0; k < ML__COUNT; k++) {
+                        free(ms->d[i].l[k].e);
+                }
+        }
+        free(ms->d);
+        free(ms->planned.e);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Generator state.                                                        */
 
 struct sim_stats {
@@ -774,16 +1340,89 @@ struct sim_stats {
         uint64_t unattributed[2]; /* no_attribution, not_assigned_month */
 };
 
+/* Growable list of code ids. */
+struct idvec {
+        uint16_t *v;
+        size_t n;
+};
+
+/* Codes inside and just outside the lists of one definition. */
+struct mcand {
+        struct idvec match[ML__COUNT]; /* plain codes inside each list */
+        struct idvec alt[ML__COUNT];   /* the same with a dot or lower case */
+        struct idvec miss[ML__COUNT];  /* near misses outside each list */
+        struct idvec bare;    /* denominator.dx prefixes written bare */
+        struct idvec lo;      /* denominator.codes range starts */
+        struct idvec hi;      /* range ends */
+        struct idvec below;   /* one below a range start */
+        struct idvec above;   /* one above a range end */
+        struct idvec lenmiss; /* inside a range bytewise, other length */
+};
+
+/* Kinds of mid-stream attribution changes. */
+enum rkind {
+        RK_MOVE,
+        RK_TERMINATE,
+        RK_MASK,
+        RK_ENROLLMENT,
+        RK_COMBO, /* ACO, enrollment, mask and opt-out at once */
+        RK_MASK_ZERO,
+        RK_FIRST_ADD,
+        RK__COUNT
+};
+
+static const char *const rkind_names[RK__COUNT] = {
+        "move",  "terminate", "mask",      "enrollment",
+        "combo", "mask_zero", "first_add",
+};
+
+/* One mid-stream attribution record. */
+struct aupd {
+        uint32_t bene;
+        struct arec from; /* what it replaces (present = false: nothing) */
+        struct arec to;
+        uint8_t change; /* enum change */
+        uint8_t kind;   /* enum rkind */
+};
+
 struct gen {
         struct opts o;
         struct rng rng;
-        struct writer w[4]; /* by writer id 1..3 */
+        struct rng rng_attr; /* re-attribution only: claims never see it */
+        struct writer w[N_WRITERS]; /* by writer id 1..4 */
         struct rec_writer marker;
         struct rec_writer attribution;
 
         struct bene *benes;
-        size_t n_benes; /* including the canary */
+        size_t n_benes; /* including scripted ones and the canary */
+        size_t first_scripted;
+        size_t n_scripted_benes;
         uint32_t canary_bene;
+
+        /* Diagnosis and HCPCS strings by id (1-based, 0 = null). */
+        char (*codes)[CODE_LEN];
+        size_t n_codes;
+        uint16_t dx_id[NELEM(dx_pool)];
+        uint16_t hcpcs_id[NELEM(hcpcs_pool)];
+        uint16_t neutral_dx;   /* in no definition's lists */
+        uint16_t neutral_code; /* in no definition's lists */
+
+        struct mset ms;
+        size_t *ydef; /* definitions in force in year Y, id order */
+        size_t n_ydef;
+        struct mcand *cand; /* per ydef entry */
+        struct idvec planned_match;
+        struct idvec planned_miss;
+        int age_bounds[64]; /* ages at and around the definitions' bounds */
+        size_t n_age_bounds;
+
+        char **scripted; /* lines of scripted.tsv */
+        size_t n_scripted;
+        size_t cap_scripted;
+
+        struct aupd *upd; /* mid-stream attribution records, in order */
+        size_t n_upd;
+        int32_t mid_as_of;
 
         struct claim *claims;
         size_t n_claims;
@@ -822,9 +1461,25 @@ struct gen {
         uint64_t n_cancels;
         uint64_t n_duplicates;
         uint64_t n_out_of_order;
-        uint64_t n_writer[4];
+        uint64_t n_writer[N_WRITERS];
         uint64_t n_fallback_claims;
         uint64_t n_conflicts;
+        uint64_t n_quality_claims;
+        uint64_t n_stay_claims;
+        uint64_t n_chains;
+        uint64_t n_scripted_claims;
+        uint64_t n_reattributed;
+        uint64_t n_rkind[RK__COUNT];
+        uint64_t n_changes; /* updates of an existing assignment */
+
+        /* oracle figures for summary.txt */
+        size_t quality_rows;
+        size_t population_rows;
+        uint64_t stays_final;
+        uint64_t episodes;
+        uint64_t o_index;
+        uint64_t o_readmit;
+        uint64_t o_admits;
 
         struct sim_stats st;
         struct agg final;  /* final-version rule */
@@ -835,6 +1490,435 @@ struct gen {
         uint64_t seq_digest;
         uint64_t bytes;
 };
+
+/* ---------------------------------------------------------------------- */
+/* Codes: every diagnosis and HCPCS string a claim carries, by id.         */
+
+static char *
+xstrdup(const char *s)
+{
+        char *p = strdup(s);
+
+        if (p == NULL) {
+                die("out of memory");
+        }
+        return p;
+}
+
+static void
+push_line(char ***lines, size_t *n, size_t *cap, const char *s)
+{
+        *lines = grow(*lines, cap, *n + 1, sizeof(**lines));
+        (*lines)[(*n)++] = xstrdup(s);
+}
+
+static uint16_t
+code_intern(struct gen *g, const char *s)
+{
+        for (size_t i = 0; i < g->n_codes; i++) {
+                if (strcmp(g->codes[i], s) == 0) {
+                        return (uint16_t)(i + 1);
+                }
+        }
+        if (strlen(s) >= CODE_LEN || g->n_codes >= UINT16_MAX - 1) {
+                die("internal: code %s too long, or too many codes", s);
+        }
+        g->codes = xrealloc(g->codes, (g->n_codes + 1) * sizeof(*g->codes));
+        snprintf(g->codes[g->n_codes], CODE_LEN, "%s", s);
+        return (uint16_t)++g->n_codes;
+}
+
+static const char *
+code_str(const struct gen *g, uint16_t id)
+{
+        return id == 0 ? NULL : g->codes[id - 1];
+}
+
+static void
+idvec_add(struct idvec *v, uint16_t id)
+{
+        for (size_t i = 0; i < v->n; i++) {
+                if (v->v[i] == id) {
+                        return;
+                }
+        }
+        v->v = xrealloc(v->v, (v->n + 1) * sizeof(*v->v));
+        v->v[v->n++] = id;
+}
+
+static uint16_t
+idvec_pick(struct gen *g, const struct idvec *v)
+{
+        return v->n == 0 ? 0 : v->v[rng_below(&g->rng, v->n)];
+}
+
+static bool
+is_digit(char c)
+{
+        return c >= '0' && c <= '9';
+}
+
+/* Step the last run of digits of @p in by @p delta, keeping its width. */
+static bool
+code_step(const char *in, int delta, char out[CODE_LEN])
+{
+        size_t n = strlen(in);
+        size_t end = n;
+        size_t start;
+        long v = 0;
+        long lim = 1;
+
+        while (end > 0 && !is_digit(in[end - 1])) {
+                end--;
+        }
+        start = end;
+        while (start > 0 && is_digit(in[start - 1])) {
+                start--;
+        }
+        if (end == start || end - start > 9 || n >= CODE_LEN) {
+                return false;
+        }
+        for (size_t i = start; i < end; i++) {
+                v = v * 10 + (in[i] - '0');
+                lim *= 10;
+        }
+        v += delta;
+        if (v < 0 || v >= lim) {
+                return false;
+        }
+        memcpy(out, in, n + 1);
+        for (size_t i = end; i > start; i--) {
+                out[i - 1] = (char)('0' + v % 10);
+                v /= 10;
+        }
+        return true;
+}
+
+/* Add @p s (if it fits) to @p v when it is inside @p l (@p inside) or not. */
+static void
+add_if(struct gen *g,
+       struct idvec *v,
+       const struct clist *l,
+       bool inside,
+       const char *s)
+{
+        if (s[0] != '\0' && strlen(s) < CODE_LEN &&
+            clist_match(l, s) == inside) {
+                idvec_add(v, code_intern(g, s));
+        }
+}
+
+/* @p s padded with '1' to five characters (HCPCS length), or as is. */
+static void
+pad5(const char *s, char out[CODE_LEN])
+{
+        size_t n = strlen(s);
+
+        snprintf(out, CODE_LEN, "%s", s);
+        while (n < 5 && n < CODE_LEN - 1) {
+                out[n++] = '1';
+        }
+        out[n] = '\0';
+}
+
+/* Shape a stepped code like the entry: prefixes get a tail again. */
+static void
+miss_shape(const struct centry *e, bool dx, const char *a, char out[CODE_LEN])
+{
+        if (e->kind != CE_PREFIX) {
+                snprintf(out, CODE_LEN, "%s", a);
+        } else if (dx) {
+                snprintf(out, CODE_LEN, "%.*s9", CODE_LEN - 2, a);
+        } else {
+                pad5(a, out);
+        }
+}
+
+/* Near misses of one entry: one step off either end, one character short
+ * (alone and with a tail). Only codes outside the whole list are kept. */
+static void
+entry_misses(struct gen *g,
+             const struct clist *l,
+             const struct centry *e,
+             bool dx,
+             struct idvec *miss)
+{
+        char a[CODE_LEN];
+        char b[CODE_LEN];
+        size_t n = strlen(e->lo);
+
+        if (code_step(e->kind == CE_RANGE ? e->hi : e->lo, 1, a)) {
+                miss_shape(e, dx, a, b);
+                add_if(g, miss, l, false, b);
+        }
+        if (code_step(e->lo, -1, a)) {
+                miss_shape(e, dx, a, b);
+                add_if(g, miss, l, false, b);
+        }
+        if (n > 1) {
+                snprintf(a, sizeof(a), "%.*s", (int)(n - 1), e->lo);
+                add_if(g, miss, l, false, a);
+                if (e->kind == CE_PREFIX) {
+                        miss_shape(e, dx, a, b);
+                        add_if(g, miss, l, false, b);
+                }
+        }
+}
+
+/* Codes inside one entry of list @p l. */
+static void
+entry_matches(struct gen *g,
+              const struct clist *l,
+              const struct centry *e,
+              bool dx,
+              struct idvec *match)
+{
+        char a[CODE_LEN];
+        char b[CODE_LEN + 8];
+
+        switch (e->kind) {
+        case CE_EXACT:
+                add_if(g, match, l, true, e->lo);
+                break;
+        case CE_PREFIX:
+                if (dx) {
+                        snprintf(b, sizeof(b), "%s9", e->lo);
+                        add_if(g, match, l, true, b);
+                        snprintf(b, sizeof(b), "%s65", e->lo);
+                        add_if(g, match, l, true, b);
+                } else if (strlen(e->lo) < 5) {
+                        pad5(e->lo, a);
+                        add_if(g, match, l, true, a);
+                } else {
+                        snprintf(b, sizeof(b), "%s1", e->lo);
+                        add_if(g, match, l, true, b);
+                }
+                break;
+        default:
+                add_if(g, match, l, true, e->lo);
+                add_if(g, match, l, true, e->hi);
+                if (code_step(e->lo, 1, a) && strcmp(a, e->hi) < 0) {
+                        add_if(g, match, l, true, a);
+                }
+                break;
+        }
+}
+
+/* Dotted and lower-case spellings of diagnosis codes that match. */
+static void
+alt_spellings(struct gen *g, const struct idvec *match, struct idvec *alt)
+{
+        for (size_t i = 0; i < match->n; i++) {
+                const char *s = code_str(g, match->v[i]);
+                size_t n = strlen(s);
+                char a[CODE_LEN];
+
+                if (n > 3 && n + 1 < CODE_LEN) {
+                        snprintf(a, sizeof(a), "%.3s.%s", s, s + 3);
+                        idvec_add(alt, code_intern(g, a));
+                }
+                for (size_t k = 0; k <= n; k++) {
+                        a[k] = (s[k] >= 'A' && s[k] <= 'Z') ? (char)(s[k] + 32)
+                                                            : s[k];
+                }
+                if (strcmp(a, s) != 0) {
+                        idvec_add(alt, code_intern(g, a));
+                }
+        }
+}
+
+/* Range extras of denominator.codes: both ends, one outside each end, and
+ * a code of another length that lies inside the range bytewise. */
+static void
+range_extras(struct gen *g, const struct clist *l, struct mcand *mc)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                const struct centry *e = &l->e[i];
+                char a[CODE_LEN];
+
+                if (e->kind != CE_RANGE) {
+                        continue;
+                }
+                add_if(g, &mc->lo, l, true, e->lo);
+                add_if(g, &mc->hi, l, true, e->hi);
+                if (code_step(e->lo, -1, a)) {
+                        add_if(g, &mc->below, l, false, a);
+                }
+                if (code_step(e->hi, 1, a)) {
+                        add_if(g, &mc->above, l, false, a);
+                }
+                if (strlen(e->lo) + 1 < CODE_LEN && strcmp(e->lo, e->hi) < 0) {
+                        snprintf(a, sizeof(a), "%s0", e->lo);
+                        add_if(g, &mc->lenmiss, l, false, a);
+                }
+        }
+}
+
+static void
+list_candidates(struct gen *g,
+                const struct clist *l,
+                bool dx,
+                struct idvec *match,
+                struct idvec *alt,
+                struct idvec *miss)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                entry_matches(g, l, &l->e[i], dx, match);
+                entry_misses(g, l, &l->e[i], dx, miss);
+        }
+        if (dx && alt != NULL) {
+                alt_spellings(g, match, alt);
+        }
+}
+
+static void
+intern_pools(struct gen *g)
+{
+        for (size_t i = 0; i < NELEM(dx_pool); i++) {
+                g->dx_id[i] = code_intern(g, dx_pool[i]);
+        }
+        for (size_t i = 0; i < NELEM(hcpcs_pool); i++) {
+                g->hcpcs_id[i] = code_intern(g, hcpcs_pool[i]);
+        }
+}
+
+static void
+add_age_bound(struct gen *g, int age)
+{
+        for (size_t i = 0; i < g->n_age_bounds; i++) {
+                if (g->age_bounds[i] == age) {
+                        return;
+                }
+        }
+        if (age >= 0 && age <= 110 && g->n_age_bounds < NELEM(g->age_bounds)) {
+                g->age_bounds[g->n_age_bounds++] = age;
+        }
+}
+
+/* Definitions of year Y and the codes the generator draws for them. */
+static void
+measure_candidates(struct gen *g)
+{
+        const struct mset *ms = &g->ms;
+
+        g->ydef = xcalloc(ms->n + 1, sizeof(*g->ydef));
+        for (size_t i = 0; i < ms->n; i++) {
+                if (ms->d[i].y0 <= g->o.year && g->o.year <= ms->d[i].y1) {
+                        g->ydef[g->n_ydef++] = i;
+                }
+        }
+        if (g->n_ydef > 250) {
+                die("at most 250 measures per year (claims keep an index)");
+        }
+        g->cand = xcalloc(g->n_ydef + 1, sizeof(*g->cand));
+        for (size_t j = 0; j < g->n_ydef; j++) {
+                const struct mdef *d = &ms->d[g->ydef[j]];
+                struct mcand *mc = &g->cand[j];
+
+                for (int k = 0; k < ML__COUNT; k++) {
+                        bool dx = k == ML_DEN_DX || k == ML_EXCL_DX;
+
+                        list_candidates(g, &d->l[k], dx, &mc->match[k],
+                                        &mc->alt[k], &mc->miss[k]);
+                }
+                for (size_t i = 0; i < d->l[ML_DEN_DX].n; i++) {
+                        const struct centry *e = &d->l[ML_DEN_DX].e[i];
+
+                        if (e->kind == CE_PREFIX) {
+                                add_if(g, &mc->bare, &d->l[ML_DEN_DX], true,
+                                       e->lo);
+                        }
+                }
+                range_extras(g, &d->l[ML_DEN_CODES], mc);
+                if (d->age_min >= 0) {
+                        add_age_bound(g, d->age_min - 1);
+                        add_age_bound(g, d->age_min);
+                }
+                if (d->age_max >= 0) {
+                        add_age_bound(g, d->age_max);
+                        add_age_bound(g, d->age_max + 1);
+                }
+        }
+        list_candidates(g, &ms->planned, true, &g->planned_match, NULL,
+                        &g->planned_miss);
+}
+
+static bool
+dir_exists(const char *path)
+{
+        struct stat st;
+
+        return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* @p path up to its @p levels-th last '/'; false when too short. */
+static bool
+strip_dirs(char *path, int levels)
+{
+        for (int i = 0; i < levels; i++) {
+                char *slash = strrchr(path, '/');
+
+                if (slash == NULL || slash == path) {
+                        return false;
+                }
+                *slash = '\0';
+        }
+        return true;
+}
+
+/*
+ * The default measures directory: config/measures of the tree the binary
+ * sits in (build/claimsgen -> ../config/measures), else of the source tree
+ * this file was compiled from. NULL when neither exists.
+ */
+static const char *
+default_measures(char *buf, size_t n)
+{
+        char path[4096];
+        ssize_t k = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+        if (k > 0) {
+                path[k] = '\0';
+                if (strip_dirs(path, 2)) {
+                        snprintf(buf, n, "%s/config/measures", path);
+                        if (dir_exists(buf)) {
+                                return buf;
+                        }
+                }
+        }
+        snprintf(path, sizeof(path), "%s", __FILE__);
+        if (path[0] == '/' && strip_dirs(path, 2)) {
+                snprintf(buf, n, "%s/config/measures", path);
+                if (dir_exists(buf)) {
+                        return buf;
+                }
+        }
+        return NULL;
+}
+
+static void
+setup_measures(struct gen *g)
+{
+        char buf[4200];
+        const char *dir = g->o.measures;
+
+        intern_pools(g);
+        if (dir == NULL) {
+                dir = default_measures(buf, sizeof(buf));
+                if (dir == NULL) {
+                        fprintf(stderr,
+                                "claimsgen: no config/measures directory "
+                                "found (--measures DIR); quality.tsv holds "
+                                "outcomes only\n");
+                }
+        } else if (strcmp(dir, "none") == 0) {
+                dir = NULL;
+        }
+        if (dir != NULL) {
+                load_measures(&g->ms, dir);
+        }
+        measure_candidates(g);
+}
 
 /* ---------------------------------------------------------------------- */
 /* Identifiers.                                                            */
@@ -1122,9 +2206,11 @@ init_schemas(struct gen *g)
 {
         init_writer(&g->w[1], 1, "claim_event.v1", v1_fields, NELEM(v1_fields),
                     v1_line_fields, NELEM(v1_line_fields));
-        init_writer(&g->w[2], 2, "claim_event", v2_fields, NELEM(v2_fields),
+        init_writer(&g->w[2], 2, "claim_event.v2", v2_fields, NELEM(v2_fields),
                     v2_line_fields, NELEM(v2_line_fields));
         init_writer(&g->w[3], 3, "claim_event.v3", v3_fields, NELEM(v3_fields),
+                    v2_line_fields, NELEM(v2_line_fields));
+        init_writer(&g->w[4], 4, "claim_event", v4_fields, NELEM(v4_fields),
                     v2_line_fields, NELEM(v2_line_fields));
         if (g->w[3].type_sym[90] < 0) {
                 die("schema claim_event.v3: claim_type lacks RHC_FQHC_90");
@@ -1144,8 +2230,11 @@ init_schemas(struct gen *g)
                         enum_index(g->attribution.schema, "enrollment_type",
                                    enr_symbols[i], "beneficiary_attribution");
         }
-        g->attribution.add_sym = enum_index(g->attribution.schema, "change",
-                                            "ADD", "beneficiary_attribution");
+        for (int i = 0; i < 3; i++) {
+                g->attribution.change_sym[i] = enum_index(
+                        g->attribution.schema, "change", change_symbols[i],
+                        "beneficiary_attribution");
+        }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1257,10 +2346,7 @@ encode_lines(const struct gen *g,
                                              ln->thru);
                                 break;
                         case L_HCPCS:
-                                put_opt_str(
-                                        b, ln->hcpcs == 0
-                                                   ? NULL
-                                                   : hcpcs_pool[ln->hcpcs - 1]);
+                                put_opt_str(b, code_str(g, ln->hcpcs));
                                 break;
                         case L_REVENUE_CENTER:
                                 put_opt_str(b, ln->rev ? rev_pool[ln->rev - 1]
@@ -1373,12 +2459,16 @@ encode_claim_field(const struct gen *g,
                 put_opt_str(b, prov_str(PK_NPI, v->bnpi, s));
                 break;
         case F_PRINCIPAL_DX:
-                put_opt_str(b, v->n_dx > 0 ? dx_pool[v->dx[0]] : NULL);
+                put_opt_str(b, code_str(g, v->pdx));
+                break;
+        case F_DISCHARGE_STATUS:
+                snprintf(s, sizeof(s), "%02u", (unsigned)v->dstat);
+                put_opt_str(b, v->dstat == 0 ? NULL : s);
                 break;
         case F_DIAGNOSES:
                 put_long(b, v->n_dx);
                 for (size_t i = 0; i < v->n_dx; i++) {
-                        put_str(b, dx_pool[v->dx[i]]);
+                        put_str(b, code_str(g, v->dx[i]));
                 }
                 if (v->n_dx > 0) {
                         put_long(b, 0);
@@ -1443,21 +2533,30 @@ encode_marker(const struct gen *g, struct buf *b)
         put_long(b, g->complete_through);
 }
 
+/* One attribution record of @p bn: @p r with change @p change. */
 static void
-encode_attribution(const struct gen *g, const struct bene *bn, struct buf *b)
+encode_attribution(const struct gen *g,
+                   const struct bene *bn,
+                   const struct arec *r,
+                   enum change change,
+                   struct buf *b)
 {
         char s[16];
 
         put_frame(b, g->o.raw, ID_ATTRIBUTION);
         put_str(b, bn->mbi);
-        aco_name((int)bn->aco, s);
+        aco_name((int)r->aco, s);
         put_str(b, s);
         put_long(b, g->o.year);
-        put_long(b, g->attribution.enr_sym[bn->enr]);
-        put_long(b, bn->mask);
-        buf_put(b, bn->dse ? "\1" : "\0", 1);
-        put_long(b, g->attribution.add_sym);
-        put_long(b, clm_date_days(g->o.year, 1, 1));
+        put_long(b, g->attribution.enr_sym[r->enr]);
+        put_long(b, r->mask);
+        buf_put(b, r->dse ? "\1" : "\0", 1);
+        put_long(b, g->attribution.change_sym[change]);
+        put_long(b, r->as_of);
+        put_opt_long(b, bn->birth != CLM_DATE_NULL, bn->birth);
+        s[0] = bn->sex;
+        s[1] = '\0';
+        put_opt_str(b, bn->sex != 0 ? s : NULL);
 }
 
 /* Replace field @p id of an encoded claim with one varint. */
@@ -1573,6 +2672,59 @@ push_msg(struct gen *g,
         return (uint32_t)g->n_msgs++;
 }
 
+/* A birth date giving age @p age on 31 December of Y, day @p doy of the
+ * year (clamped). */
+static int32_t
+birth_for_age(const struct gen *g, int age, int64_t doy)
+{
+        int y = g->o.year - age;
+        int32_t d0 = clm_date_days(y, 1, 1);
+        int32_t d1 = clm_date_days(y, 12, 31);
+
+        return d0 + (int32_t)(doy < d1 - d0 ? doy : d1 - d0);
+}
+
+/*
+ * Birth date and sex. Most are 65-95; disabled and ESRD beneficiaries are
+ * mostly 18-64; a few are children, sit exactly at or just outside the
+ * measures' age bounds, or have no known birth date or sex.
+ */
+static void
+draw_demographics(struct gen *g, struct bene *bn)
+{
+        const struct arec *r = &bn->att;
+        bool young = r->present &&
+                     (r->enr == CLM_ENR_ESRD || r->enr == CLM_ENR_DISABLED);
+        double u = rng_unit(&g->rng);
+        int64_t age;
+
+        if (u < 0.01) {
+                bn->birth = CLM_DATE_NULL;
+        } else {
+                if (u < 0.02) {
+                        age = rng_range(&g->rng, 0, 17);
+                } else if (u < 0.07 && g->n_age_bounds > 0) {
+                        age = g->age_bounds[rng_below(&g->rng,
+                                                      g->n_age_bounds)];
+                } else if (rng_chance(&g->rng, young ? 0.85 : 0.08)) {
+                        age = rng_range(&g->rng, 18, 64);
+                } else {
+                        age = rng_range(&g->rng, 65, 95);
+                }
+                bn->birth =
+                        birth_for_age(g, (int)age, rng_range(&g->rng, 0, 365));
+        }
+        u = rng_unit(&g->rng);
+        bn->sex = u < 0.02 ? 0 : u < 0.55 ? 'F' : 'M';
+}
+
+static void
+set_partition(struct gen *g, struct bene *bn)
+{
+        bn->partition = (uint16_t)(fnv1a32(bn->mbi, strlen(bn->mbi)) %
+                                   (uint32_t)g->o.partitions);
+}
+
 static void
 gen_benes(struct gen *g)
 {
@@ -1583,45 +2735,49 @@ gen_benes(struct gen *g)
         g->n_benes = n;
         for (size_t i = 0; i < (size_t)g->o.benes; i++) {
                 struct bene *bn = &g->benes[i];
+                struct arec *r = &bn->att;
 
                 mbi_from_index((uint32_t)i, g->o.seed, bn->mbi);
-                bn->attributed = rng_chance(&g->rng, 0.85);
-                if (!bn->attributed) {
-                        continue;
-                }
-                bn->aco = (uint32_t)(i % (size_t)g->o.acos);
-                bn->enr = (uint8_t)rng_weighted(&g->rng, enr_w, 4);
-                if (rng_chance(&g->rng, 0.80)) {
-                        bn->mask = 0xFFF;
-                } else {
-                        int s = (int)rng_below(&g->rng, 12);
-                        int e = s + (int)rng_below(&g->rng, (uint64_t)(12 - s));
+                r->present = rng_chance(&g->rng, 0.85);
+                r->as_of = g->jan1;
+                if (r->present) {
+                        r->aco = (uint32_t)(i % (size_t)g->o.acos);
+                        r->enr = (uint8_t)rng_weighted(&g->rng, enr_w, 4);
+                        if (rng_chance(&g->rng, 0.80)) {
+                                r->mask = 0xFFF;
+                        } else {
+                                int s = (int)rng_below(&g->rng, 12);
+                                int e = s + (int)rng_below(&g->rng,
+                                                           (uint64_t)(12 - s));
 
-                        if (s == 0 && e == 11) {
-                                e = 10;
+                                if (s == 0 && e == 11) {
+                                        e = 10;
+                                }
+                                r->mask = (uint16_t)(((1u << (e + 1)) - 1) &
+                                                     ~((1u << s) - 1));
                         }
-                        bn->mask = (uint16_t)(((1u << (e + 1)) - 1) &
-                                              ~((1u << s) - 1));
+                        r->dse = rng_chance(&g->rng, 0.03);
                 }
-                bn->dse = rng_chance(&g->rng, 0.03);
+                draw_demographics(g, bn);
         }
         if (g->o.canary) {
                 struct bene *bn = &g->benes[n - 1];
 
                 snprintf(bn->mbi, sizeof(bn->mbi), "1CANARY0MB1");
-                bn->attributed = true;
-                bn->aco = (uint32_t)((n - 1) % (size_t)g->o.acos);
-                bn->enr = CLM_ENR_AGED_NON_DUAL;
-                bn->mask = 0xFFF;
+                bn->att.present = true;
+                bn->att.aco = (uint32_t)((n - 1) % (size_t)g->o.acos);
+                bn->att.enr = CLM_ENR_AGED_NON_DUAL;
+                bn->att.mask = 0xFFF;
+                bn->att.as_of = g->jan1;
+                bn->birth = birth_for_age(g, 70, 100);
+                bn->sex = 'F';
                 g->canary_bene = (uint32_t)(n - 1);
         }
         for (size_t i = 0; i < n; i++) {
-                struct bene *bn = &g->benes[i];
-
-                bn->partition = (uint16_t)(fnv1a32(bn->mbi, strlen(bn->mbi)) %
-                                           (uint32_t)g->o.partitions);
-                g->n_attributed += bn->attributed;
+                set_partition(g, &g->benes[i]);
+                g->benes[i].stays = UINT32_MAX;
         }
+        g->first_scripted = n;
 }
 
 enum bene_status {
@@ -1639,10 +2795,10 @@ bene_status(const struct gen *g, uint32_t b, int32_t day)
         int d;
 
         clm_date_civil(day, &y, &m, &d);
-        if (!bn->attributed || y != g->o.year) {
+        if (!bn->att.present || y != g->o.year) {
                 return BS_NONE;
         }
-        return (bn->mask >> (m - 1)) & 1 ? BS_ASSIGNED : BS_UNASSIGNED;
+        return (bn->att.mask >> (m - 1)) & 1 ? BS_ASSIGNED : BS_UNASSIGNED;
 }
 
 static int32_t
@@ -1777,23 +2933,84 @@ inst_key(const struct gen *g, const struct claim *c)
                ((uint64_t)(uint32_t)(c->thru - base) & 0x7ff);
 }
 
+/*
+ * Inpatient stays of one beneficiary never overlap (they may touch: a
+ * transfer is admitted on the previous discharge day) and never share
+ * (admission, discharge), so the sort order of docs/quality.md §4 is the
+ * order in time and "the stay that follows" is never in doubt.
+ */
+static bool
+stay_fits(const struct gen *g, uint32_t bene, int32_t from, int32_t thru)
+{
+        for (uint32_t ci = g->benes[bene].stays; ci != UINT32_MAX;
+             ci = g->claims[ci].next_stay) {
+                const struct claim *o = &g->claims[ci];
+
+                if ((o->from == from && o->thru == thru) ||
+                    (from < o->thru && o->from < thru)) {
+                        return false;
+                }
+        }
+        return true;
+}
+
+/* Register a claim; @p type 0 draws one, @p from CLM_DATE_NULL draws dates. */
 static uint32_t
-new_claim(struct gen *g, uint32_t bene, enum clm_claim_form form)
+new_claim_at(struct gen *g,
+             uint32_t bene,
+             enum clm_claim_form form,
+             uint8_t type,
+             int32_t from,
+             int32_t thru)
 {
         uint32_t ci = push_claim(g);
         struct claim *c = &g->claims[ci];
 
         c->bene = bene;
         c->form = (uint8_t)form;
-        pick_type(g, c);
-        draw_dates(g, c);
+        c->next_stay = UINT32_MAX;
+        c->type = type;
+        if (type == 0) {
+                pick_type(g, c);
+        }
+        if (from == CLM_DATE_NULL) {
+                draw_dates(g, c);
+                for (int k = 0;
+                     c->type == 60 && !stay_fits(g, bene, c->from, c->thru);
+                     k++) {
+                        if (k == 20) {
+                                c->type = 20; /* an SNF claim instead */
+                                break;
+                        }
+                        draw_dates(g, c);
+                }
+        } else {
+                c->from = from;
+                c->thru = thru;
+        }
         if (form == CLM_FORM_INSTITUTIONAL) {
                 do {
                         c->ccn = (uint16_t)rng_below(&g->rng, CCN_POOL);
                 } while (!u64set_add(&g->inst_keys, inst_key(g, c)));
         }
+        if (c->type == 60) {
+                if (!stay_fits(g, bene, c->from, c->thru)) {
+                        die("internal: overlapping inpatient stays");
+                }
+                c->next_stay = g->benes[bene].stays;
+                g->benes[bene].stays = ci;
+                g->benes[bene].flags |= BF_STAY;
+                g->n_stay_claims++;
+        }
+        g->benes[bene].flags |= BF_CLAIMS;
         draw_providers(g, c);
         return ci;
+}
+
+static uint32_t
+new_claim(struct gen *g, uint32_t bene, enum clm_claim_form form, uint8_t type)
+{
+        return new_claim_at(g, bene, form, type, CLM_DATE_NULL, CLM_DATE_NULL);
 }
 
 static void
@@ -1806,11 +3023,11 @@ draw_prof_line(struct gen *g, const struct claim *c, struct line *ln)
         ln->allowed = ln->paid + rng_range(&g->rng, 0, ln->paid / 2);
         ln->allowed_present = true;
         if (c->form == CLM_FORM_DME) {
-                ln->hcpcs = (uint8_t)(1 + HCPCS_PROF +
-                                      rng_below(&g->rng, NELEM(hcpcs_pool) -
-                                                                 HCPCS_PROF));
+                ln->hcpcs = g->hcpcs_id[HCPCS_PROF +
+                                        rng_below(&g->rng, NELEM(hcpcs_pool) -
+                                                                   HCPCS_PROF)];
         } else {
-                ln->hcpcs = (uint8_t)(1 + rng_below(&g->rng, HCPCS_PROF));
+                ln->hcpcs = g->hcpcs_id[rng_below(&g->rng, HCPCS_PROF)];
         }
         ln->rtin = rng_chance(&g->rng, 0.5) ? other_tin(g) : PROV_NULL;
         ln->rnpi = rng_chance(&g->rng, 0.7) ? other_tin(g) : PROV_NULL;
@@ -1833,16 +3050,92 @@ sum_lines(struct version *v, const struct line *ln)
         }
 }
 
+static uint16_t
+random_dx(struct gen *g)
+{
+        return g->dx_id[rng_below(&g->rng, NELEM(dx_pool))];
+}
+
+/* Principal diagnosis @p id, also first in the list. */
+static void
+set_principal(struct version *v, uint16_t id)
+{
+        v->pdx = id;
+        if (v->n_dx == 0) {
+                v->n_dx = 1;
+        }
+        v->dx[0] = id;
+}
+
+static bool
+is_planned(const struct gen *g, uint16_t pdx)
+{
+        return clist_match(&g->ms.planned, code_str(g, pdx));
+}
+
+/* Discharge status codes (BENE_PTNT_STUS_CD) and their weights. */
+static const uint8_t dstat_codes[] = {1, 2, 3, 6, 7, 20, 0};
+static const unsigned dstat_w[] = {60, 8, 8, 6, 5, 5, 3};
+
+static uint8_t
+draw_dstat(struct gen *g)
+{
+        return dstat_codes[rng_weighted(&g->rng, dstat_w, NELEM(dstat_w))];
+}
+
+/*
+ * Discharge status of inpatient (60, 61) and most SNF claims; some
+ * inpatient stays are planned (principal diagnosis in planned.dx), a few
+ * carry a near miss of that list.
+ */
+static void
+draw_stay_fields(struct gen *g, const struct claim *c, struct version *v)
+{
+        double u;
+
+        if (c->type != 60 && c->type != 61 &&
+            !((c->type == 20 || c->type == 30) && rng_chance(&g->rng, 0.5))) {
+                return;
+        }
+        v->dstat = draw_dstat(g);
+        u = rng_unit(&g->rng);
+        if (c->type == 60 && u < 0.10 && g->planned_match.n > 0) {
+                set_principal(v, idvec_pick(g, &g->planned_match));
+        } else if (c->type == 60 && u < 0.12 && g->planned_miss.n > 0) {
+                set_principal(v, idvec_pick(g, &g->planned_miss));
+        }
+}
+
+/* An adjusted stay may change its discharge status or planned flag. */
+static void
+adjust_stay(struct gen *g, const struct claim *c, struct version *v)
+{
+        if (c->type != 60 && c->type != 61) {
+                return;
+        }
+        if (rng_chance(&g->rng, 0.25)) {
+                v->dstat = draw_dstat(g);
+        }
+        if (c->type == 60 && rng_chance(&g->rng, 0.10)) {
+                if (is_planned(g, v->pdx) || g->planned_match.n == 0) {
+                        set_principal(v, random_dx(g));
+                } else {
+                        set_principal(v, idvec_pick(g, &g->planned_match));
+                }
+        }
+}
+
 static void
 draw_original(struct gen *g,
               const struct claim *c,
               struct version *v,
               struct line ln[MAX_LINES])
 {
-        v->n_dx = (uint8_t)rng_below(&g->rng, MAX_DX + 1);
+        v->n_dx = (uint8_t)rng_below(&g->rng, RANDOM_DX + 1);
         for (size_t i = 0; i < v->n_dx; i++) {
-                v->dx[i] = (uint8_t)rng_below(&g->rng, NELEM(dx_pool));
+                v->dx[i] = random_dx(g);
         }
+        v->pdx = v->n_dx > 0 ? v->dx[0] : 0;
         if (c->form == CLM_FORM_INSTITUTIONAL) {
                 v->paid = rng_range(&g->rng, 5000, 2500000);
                 v->allowed_present = false;
@@ -1856,14 +3149,14 @@ draw_original(struct gen *g,
                                                             NELEM(rev_pool)));
                         ln[i].hcpcs = 0;
                         if (c->type == 40) {
-                                ln[i].hcpcs =
-                                        (uint8_t)(1 + rng_below(&g->rng,
-                                                                HCPCS_PROF));
+                                ln[i].hcpcs = g->hcpcs_id[rng_below(
+                                        &g->rng, HCPCS_PROF)];
                         }
                         ln[i].rtin = PROV_NULL;
                         ln[i].rnpi = rng_chance(&g->rng, 0.3) ? other_tin(g)
                                                               : PROV_NULL;
                 }
+                draw_stay_fields(g, c, v);
         } else {
                 v->n_lines = rng_chance(&g->rng, 0.005)
                                      ? 0
@@ -1945,9 +3238,9 @@ pick_writer(struct gen *g)
         double u = rng_unit(&g->rng);
 
         if (g->o.raw) {
-                return 2;
+                return W_CURRENT;
         }
-        return u < 0.05 ? 1 : u < 0.10 ? 3 : 2;
+        return u < 0.05 ? 1 : u < 0.10 ? 3 : u < 0.15 ? 2 : W_CURRENT;
 }
 
 /* Fields the writer schema lacks are absent from the decoded claim too. */
@@ -1971,19 +3264,177 @@ next_vid(struct gen *g)
                (g->next_vnum++ * 7919 + g->id_off) % UINT64_C(9000000000000);
 }
 
+/* What a scripted or quality-coded version carries instead of drawn
+ * content. */
+struct vspec {
+        uint16_t dx[MAX_DX];
+        uint16_t code[MAX_LINES]; /* line HCPCS when @p lines */
+        uint16_t pdx;             /* principal diagnosis, 0 = null */
+        uint8_t n_dx;
+        uint8_t n_code;
+        uint8_t qdc;    /* bit i: line i is a $0 quality data code */
+        uint8_t dstat;  /* discharge status, 0 = null */
+        uint8_t writer; /* 0: drawn as for any claim */
+        bool lines;     /* replace the lines by one per code */
+};
+
+static void
+spec_dx(struct vspec *sp, uint16_t id)
+{
+        if (id != 0 && sp->n_dx < MAX_DX) {
+                sp->dx[sp->n_dx++] = id;
+        }
+}
+
+static void
+spec_code(struct vspec *sp, uint16_t id, bool qdc)
+{
+        if (id != 0 && sp->n_code < MAX_LINES) {
+                if (qdc) {
+                        sp->qdc |= (uint8_t)(1u << sp->n_code);
+                }
+                sp->code[sp->n_code++] = id;
+        }
+}
+
+/* Content of @p sp on a drawn version; quality data code lines pay $0. */
+static void
+apply_spec(struct gen *g,
+           const struct claim *c,
+           struct version *v,
+           struct line ln[MAX_LINES],
+           const struct vspec *sp)
+{
+        memcpy(v->dx, sp->dx, sizeof(v->dx));
+        v->n_dx = sp->n_dx;
+        v->pdx = sp->pdx;
+        v->dstat = sp->dstat;
+        if (!sp->lines) {
+                return;
+        }
+        v->n_lines = sp->n_code;
+        for (size_t i = 0; i < v->n_lines; i++) {
+                memset(&ln[i], 0, sizeof(ln[i]));
+                draw_prof_line(g, c, &ln[i]);
+                ln[i].hcpcs = sp->code[i];
+                if ((sp->qdc >> i) & 1) {
+                        ln[i].paid = 0;
+                        ln[i].allowed = 0;
+                }
+        }
+        if (v->n_lines > 0) {
+                ln[0].rtin = c->r0tin;
+                ln[0].rnpi = c->r0npi;
+        } else {
+                v->paid = rng_range(&g->rng, 100, 50000);
+                v->allowed = v->paid + rng_range(&g->rng, 0, v->paid / 2);
+                v->allowed_present = true;
+        }
+        sum_lines(v, ln);
+}
+
+/* A diagnosis (or HCPCS) inside the list, now and then spelled with a dot
+ * or in lower case. */
+static uint16_t
+pick_dx(struct gen *g, const struct mcand *mc, int k)
+{
+        if (mc->alt[k].n > 0 && rng_chance(&g->rng, 0.10)) {
+                return idvec_pick(g, &mc->alt[k]);
+        }
+        return idvec_pick(g, &mc->match[k]);
+}
+
+/*
+ * A random quality-coded version for definition @p j of year Y: mostly
+ * qualifying diagnosis and encounter, sometimes near misses or none; a
+ * numerator code about half the time; now and then an exclusion; the
+ * principal diagnosis sometimes only in principal_dx.
+ */
+static void
+plan_quality(struct gen *g, size_t j, struct vspec *sp)
+{
+        const struct mcand *mc = &g->cand[j];
+        double u = rng_unit(&g->rng);
+
+        memset(sp, 0, sizeof(*sp));
+        sp->lines = true;
+        if (mc->match[ML_DEN_DX].n > 0 && u < 0.70) {
+                spec_dx(sp, pick_dx(g, mc, ML_DEN_DX));
+        } else if (u < 0.85) {
+                spec_dx(sp, idvec_pick(g, &mc->miss[ML_DEN_DX]));
+        }
+        for (int k = (int)rng_below(&g->rng, 3); k > 0; k--) {
+                spec_dx(sp, random_dx(g));
+        }
+        sp->pdx = sp->n_dx > 0 ? sp->dx[0] : 0;
+        u = rng_unit(&g->rng);
+        if (sp->n_dx > 0 && u < 0.10) {
+                /* Principal only: out of the diagnosis list. */
+                memmove(sp->dx, sp->dx + 1, (sp->n_dx - 1) * sizeof(sp->dx[0]));
+                sp->n_dx--;
+        } else if (u < 0.25) {
+                sp->pdx = random_dx(g);
+        }
+        u = rng_unit(&g->rng);
+        if (mc->match[ML_DEN_CODES].n == 0 || u < 0.80) {
+                spec_code(sp,
+                          mc->match[ML_DEN_CODES].n > 0
+                                  ? idvec_pick(g, &mc->match[ML_DEN_CODES])
+                                  : g->hcpcs_id[rng_below(&g->rng, HCPCS_PROF)],
+                          false);
+        } else if (u < 0.90) {
+                spec_code(sp, idvec_pick(g, &mc->miss[ML_DEN_CODES]), false);
+        }
+        u = rng_unit(&g->rng);
+        if (u < 0.45) {
+                spec_code(sp, idvec_pick(g, &mc->match[ML_NUM_CODES]), true);
+        } else if (u < 0.52) {
+                spec_code(sp, idvec_pick(g, &mc->miss[ML_NUM_CODES]), true);
+        }
+        u = rng_unit(&g->rng);
+        if (u < 0.05) {
+                spec_code(sp, idvec_pick(g, &mc->match[ML_EXCL_CODES]), true);
+        } else if (u < 0.08) {
+                spec_dx(sp, pick_dx(g, mc, ML_EXCL_DX));
+        }
+        if (rng_chance(&g->rng, 0.3)) {
+                spec_code(sp, g->hcpcs_id[rng_below(&g->rng, HCPCS_PROF)],
+                          false);
+        }
+}
+
+/* Accessors: what a decoder sees of the version's writer schema. */
+static uint16_t
+ver_pdx(const struct version *v)
+{
+        return v->writer == 1 ? 0 : v->pdx; /* v1 has no principal_dx */
+}
+
+static uint8_t
+ver_dstat(const struct version *v)
+{
+        return v->writer == W_CURRENT ? v->dstat : 0; /* only v4 has it */
+}
+
 /*
  * One version of claim @p ci: the original when @p prev is UINT32_MAX,
  * else a later version built from @p prev. Versions of a key never tie on
  * (effective date, received time): each later version is received 7-60
  * days after the previous one and its effective date lies 0-5 days before
- * its own receipt, so it is strictly later on both.
+ * its own receipt, so it is strictly later on both. @p sp (may be NULL)
+ * replaces the drawn content and may name the writer.
  */
 static uint32_t
-make_version(struct gen *g, uint32_t ci, uint32_t prev, enum clm_adjustment adj)
+make_version(struct gen *g,
+             uint32_t ci,
+             uint32_t prev,
+             enum clm_adjustment adj,
+             const struct vspec *sp)
 {
         const struct claim *c = &g->claims[ci];
         struct line ln[MAX_LINES];
         struct version v;
+        struct vspec q;
         int32_t rday;
 
         if (prev == UINT32_MAX) {
@@ -1999,7 +3450,16 @@ make_version(struct gen *g, uint32_t ci, uint32_t prev, enum clm_adjustment adj)
                         negate(&v, ln);
                 } else {
                         draw_adjusted(g, c, &v, ln);
+                        adjust_stay(g, c, &v);
+                        if (sp == NULL && (c->flags & CF_QUALITY) &&
+                            rng_chance(&g->rng, 0.5)) {
+                                plan_quality(g, c->measure - 1u, &q);
+                                apply_spec(g, c, &v, ln, &q);
+                        }
                 }
+        }
+        if (sp != NULL && adj != CLM_ADJ_CANCEL) {
+                apply_spec(g, c, &v, ln, sp);
         }
         v.claim = ci;
         v.adj = (uint8_t)adj;
@@ -2012,55 +3472,990 @@ make_version(struct gen *g, uint32_t ci, uint32_t prev, enum clm_adjustment adj)
         v.btin = c->btin;
         v.bnpi = c->bnpi;
         v.writer = pick_writer(g);
+        if (sp != NULL && sp->writer != 0 && !g->o.raw) {
+                v.writer = sp->writer;
+        }
         fit_writer(&v, ln);
         g->n_writer[v.writer]++;
         return push_version(g, &v, ln);
 }
 
+/* The versions of a drawn claim: original (@p sp may be NULL), 12%
+ * adjusted (a quarter of those twice), 4% cancelled. */
+static void
+add_versions(struct gen *g, uint32_t ci, const struct vspec *sp, bool canary)
+{
+        uint32_t last;
+        uint8_t nv = 1;
+
+        g->claims[ci].v0 = (uint32_t)g->n_versions;
+        last = make_version(g, ci, UINT32_MAX, CLM_ADJ_ORIGINAL, sp);
+        if (canary) {
+                g->claims[ci].flags |= CF_CANARY;
+                g->versions[last].canary = true;
+        }
+        if (rng_chance(&g->rng, 0.12)) {
+                last = make_version(g, ci, last, CLM_ADJ_ADJUSTMENT, NULL);
+                nv++;
+                g->n_adjustments++;
+                if (rng_chance(&g->rng, 0.25)) {
+                        last = make_version(g, ci, last, CLM_ADJ_ADJUSTMENT,
+                                            NULL);
+                        nv++;
+                        g->n_adjustments++;
+                }
+        }
+        if (rng_chance(&g->rng, 0.04)) {
+                make_version(g, ci, last, CLM_ADJ_CANCEL, NULL);
+                nv++;
+                g->n_cancels++;
+        }
+        g->claims[ci].nv = nv;
+}
+
+/* Inpatient stay fields of a chain link: status, principal, diagnoses. */
+static void
+stay_spec(struct gen *g, struct vspec *sp, uint8_t dstat)
+{
+        double u = rng_unit(&g->rng);
+
+        memset(sp, 0, sizeof(*sp));
+        sp->dstat = dstat;
+        if (u < 0.15 && g->planned_match.n > 0) {
+                sp->pdx = idvec_pick(g, &g->planned_match);
+        } else {
+                sp->pdx = random_dx(g);
+        }
+        spec_dx(sp, sp->pdx);
+        for (int k = (int)rng_below(&g->rng, 3); k > 0; k--) {
+                spec_dx(sp, random_dx(g));
+        }
+}
+
+/*
+ * 2-4 inpatient stays of one beneficiary in a row: transfers (status 02,
+ * next stay admitted the same or the next day), readmissions 1-30 days
+ * later, later stays (31-60 days) and stays admitted 0-3 days after a
+ * discharge that is not a transfer. Returns the claims made (<= budget).
+ */
+static size_t
+gen_stay_chain(struct gen *g, uint32_t bene, size_t budget)
+{
+        int32_t from = g->jan1 + (int32_t)rng_below(&g->rng, 300);
+        int32_t thru = from + (int32_t)rng_range(&g->rng, 1, 8);
+        size_t want = (size_t)rng_range(&g->rng, 2, 4);
+        size_t n = 0;
+
+        while (n < want && n < budget && thru <= g->dec31 &&
+               stay_fits(g, bene, from, thru)) {
+                struct vspec sp;
+                double u = rng_unit(&g->rng);
+                int64_t gap;
+                uint8_t dstat;
+
+                if (u < 0.30) {
+                        dstat = 2;
+                        gap = rng_range(&g->rng, 0, 1);
+                } else {
+                        do {
+                                dstat = draw_dstat(g);
+                        } while (dstat == 2);
+                        gap = u < 0.65   ? rng_range(&g->rng, 1, 30)
+                              : u < 0.85 ? rng_range(&g->rng, 31, 60)
+                                         : rng_range(&g->rng, 0, 3);
+                }
+                stay_spec(g, &sp, dstat);
+                add_versions(g,
+                             new_claim_at(g, bene, CLM_FORM_INSTITUTIONAL, 60,
+                                          from, thru),
+                             &sp, false);
+                n++;
+                if (dstat == 20) {
+                        break; /* died */
+                }
+                from = thru + (int32_t)gap;
+                thru = from + (int32_t)rng_range(&g->rng, 0, 8);
+        }
+        return n;
+}
+
+/* Quality claims go to a cohort of about one beneficiary in eight (spread
+ * over the ACOs), so many have several. */
+static uint32_t
+cohort_bene(struct gen *g, const uint32_t *cohort, size_t n)
+{
+        if (n == 0) {
+                return (uint32_t)rng_below(&g->rng, (uint64_t)g->o.benes);
+        }
+        return cohort[rng_below(&g->rng, n)];
+}
+
 static void
 gen_claims(struct gen *g)
 {
-        for (size_t k = 0; k < (size_t)g->o.claims; k++) {
+        uint32_t *cohort = xcalloc((size_t)g->o.benes, sizeof(*cohort));
+        size_t n_cohort = 0;
+        size_t k = 0;
+
+        for (size_t i = 0; i < (size_t)g->o.benes; i++) {
+                if ((mix64(g->o.seed ^ mix64(i)) & 7) == 5) {
+                        cohort[n_cohort++] = (uint32_t)i;
+                }
+        }
+
+        while (k < (size_t)g->o.claims) {
                 uint32_t bene =
                         (uint32_t)rng_below(&g->rng, (uint64_t)g->o.benes);
                 double u = rng_unit(&g->rng);
                 enum clm_claim_form form = u < 0.25   ? CLM_FORM_INSTITUTIONAL
                                            : u < 0.85 ? CLM_FORM_PROFESSIONAL
                                                       : CLM_FORM_DME;
+                bool canary = g->o.canary && k == 0;
+                struct vspec q;
                 uint32_t ci;
-                uint32_t last;
-                uint8_t nv = 1;
+                size_t j;
 
-                if (g->o.canary && k == 0) {
+                if (canary) {
                         bene = g->canary_bene;
-                }
-                ci = new_claim(g, bene, form);
-                g->claims[ci].v0 = (uint32_t)g->n_versions;
-                last = make_version(g, ci, UINT32_MAX, CLM_ADJ_ORIGINAL);
-                if (g->o.canary && k == 0) {
-                        g->claims[ci].flags |= CF_CANARY;
-                        g->versions[last].canary = true;
-                }
-                if (rng_chance(&g->rng, 0.12)) {
-                        last = make_version(g, ci, last, CLM_ADJ_ADJUSTMENT);
-                        nv++;
-                        g->n_adjustments++;
-                        if (rng_chance(&g->rng, 0.25)) {
-                                last = make_version(g, ci, last,
-                                                    CLM_ADJ_ADJUSTMENT);
-                                nv++;
-                                g->n_adjustments++;
+                } else if (form == CLM_FORM_INSTITUTIONAL &&
+                           rng_chance(&g->rng, 0.06)) {
+                        size_t n = gen_stay_chain(g, bene,
+                                                  (size_t)g->o.claims - k);
+
+                        if (n > 0) {
+                                g->n_chains++;
+                                k += n;
+                                continue;
                         }
+                } else if (form == CLM_FORM_PROFESSIONAL && g->n_ydef > 0 &&
+                           rng_chance(&g->rng, 0.15)) {
+                        bene = cohort_bene(g, cohort, n_cohort);
+                        j = rng_below(&g->rng, g->n_ydef);
+                        ci = new_claim(g, bene, form, 71);
+                        g->claims[ci].flags |= CF_QUALITY;
+                        g->claims[ci].measure = (uint8_t)(j + 1);
+                        g->benes[bene].flags |= BF_QUALITY;
+                        g->n_quality_claims++;
+                        plan_quality(g, j, &q);
+                        add_versions(g, ci, &q, false);
+                        k++;
+                        continue;
                 }
-                if (rng_chance(&g->rng, 0.04)) {
-                        make_version(g, ci, last, CLM_ADJ_CANCEL);
-                        nv++;
-                        g->n_cancels++;
-                }
-                g->claims[ci].nv = nv;
+                add_versions(g, new_claim(g, bene, form, 0), NULL, canary);
+                k++;
         }
-        g->n_good_claims = g->n_claims;
-        g->n_good_versions = g->n_versions;
+        free(cohort);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Scripted cases: dedicated beneficiaries whose outcome is known.         */
+
+/* Demographics and attribution of a scripted quality case. */
+enum qwho {
+        QW_IN,            /* inside the age and sex conditions */
+        QW_AGE_BELOW,     /* one year under the minimum, born 1 January */
+        QW_AGE_MIN,       /* the minimum, born 31 December */
+        QW_AGE_MAX,       /* the maximum, born 1 January */
+        QW_AGE_ABOVE,     /* one over the maximum, born 31 December */
+        QW_SEX_OTHER,     /* the other sex */
+        QW_SEX_UNKNOWN,   /* sex null */
+        QW_BIRTH_UNKNOWN, /* birth_date null */
+        QW_UNATTRIBUTED,  /* no attribution record */
+        QW_PARTIAL,       /* assigned January-June, claims July-December */
+        QW_MASK_ZERO,     /* a record with month_flags 0 */
+        QW_OPT_OUT,       /* data_sharing_excluded */
+};
+
+/*
+ * A quality case: claims separated by '|', versions of a claim by '>'
+ * ("c" = cancellation). A version lists what it carries:
+ *   D diagnosis in denominator.dx     . the same with a dot or lower case
+ *   B a denominator.dx prefix, bare   d a near miss of denominator.dx
+ *   P denominator.dx as principal_dx only (not in diagnoses)
+ *   E encounter in denominator.codes  e a near miss of it
+ *   L, H a range's first, last code   l, h one below, one above a range
+ *   Z a code of another length inside a range bytewise
+ *   N numerator code   n a near miss   X exclusion code   Y exclusion dx
+ *   1, 2 written with the v1 or v2 schema (default: drawn)
+ * A case is skipped for a definition that cannot express one of its
+ * letters (no range, no exclusion, no age bound...).
+ */
+struct qcase {
+        const char *name;
+        const char *claims;
+        uint8_t who;
+};
+
+static const struct qcase qcases[] = {
+        {"den_num", "DEN", QW_IN},
+        {"den_only", "DE", QW_IN},
+        {"num_on_another_claim", "DE|N", QW_IN},
+        {"only_num_claim_cancelled", "DE|DEN>c", QW_IN},
+        {"adjustment_removes_num", "DEN>DE", QW_IN},
+        {"adjustment_adds_num", "DE>DEN", QW_IN},
+        {"adjusted_twice", "DE>DEN>DE", QW_IN},
+        {"exclusion_code", "DEXN", QW_IN},
+        {"exclusion_dx", "DEYN", QW_IN},
+        {"exclusion_on_another_claim", "DE|X", QW_IN},
+        {"exclusion_cancelled", "DEN|DEX>c", QW_IN},
+        {"den_cancelled", "DEN>c", QW_IN},
+        {"several_den_claims", "DE|DE|DEN", QW_IN},
+        {"num_only", "N", QW_IN},
+        {"num_near_miss", "DEn", QW_IN},
+        {"dx_near_miss", "dEN", QW_IN},
+        {"dx_bare_prefix", "BEN", QW_IN},
+        {"dx_dot_or_lower_case", ".EN", QW_IN},
+        {"dx_principal_only", "PEN", QW_IN},
+        {"dx_principal_only_v1", "PEN1", QW_IN},
+        {"v1_writer", "DEN1", QW_IN},
+        {"v2_writer", "DEN2", QW_IN},
+        {"enc_near_miss", "DeN", QW_IN},
+        {"enc_range_first", "DLN", QW_IN},
+        {"enc_range_last", "DHN", QW_IN},
+        {"enc_below_range", "DlN", QW_IN},
+        {"enc_above_range", "DhN", QW_IN},
+        {"enc_other_length", "DZN", QW_IN},
+        {"dx_and_enc_on_different_claims", "D|EN", QW_IN},
+        {"age_below_min", "DEN", QW_AGE_BELOW},
+        {"age_min_born_dec31", "DEN", QW_AGE_MIN},
+        {"age_max_born_jan1", "DEN", QW_AGE_MAX},
+        {"age_above_max_born_dec31", "DEN", QW_AGE_ABOVE},
+        {"sex_other", "DEN", QW_SEX_OTHER},
+        {"sex_unknown", "DEN", QW_SEX_UNKNOWN},
+        {"birth_unknown", "DEN", QW_BIRTH_UNKNOWN},
+        {"unattributed", "DEN", QW_UNATTRIBUTED},
+        {"partial_mask_claims_later", "DEN", QW_PARTIAL},
+        {"month_flags_zero", "DEN", QW_MASK_ZERO},
+        {"opted_out", "DEN", QW_OPT_OUT},
+};
+
+/* A dedicated beneficiary: attributed (full year) unless told otherwise. */
+static uint32_t
+script_bene(struct gen *g, int age, int64_t doy, char sex)
+{
+        size_t i = g->n_benes;
+        struct bene *bn;
+
+        g->benes = xrealloc(g->benes, (i + 1) * sizeof(*g->benes));
+        bn = &g->benes[i];
+        memset(bn, 0, sizeof(*bn));
+        mbi_from_index((uint32_t)i, g->o.seed, bn->mbi);
+        bn->att.present = true;
+        bn->att.aco = (uint32_t)(g->n_scripted_benes % (size_t)g->o.acos);
+        bn->att.enr = age >= 18 && age < 65 ? CLM_ENR_DISABLED
+                                            : CLM_ENR_AGED_NON_DUAL;
+        bn->att.mask = 0xFFF;
+        bn->att.as_of = g->jan1;
+        bn->birth = age < 0 ? CLM_DATE_NULL : birth_for_age(g, age, doy);
+        bn->sex = sex;
+        bn->stays = UINT32_MAX;
+        bn->flags = BF_SCRIPTED;
+        set_partition(g, bn);
+        g->n_benes++;
+        g->n_scripted_benes++;
+        return (uint32_t)i;
+}
+
+/* A line of scripted.tsv: which case a dedicated beneficiary plays. */
+static void
+script_note(struct gen *g,
+            uint32_t bene,
+            const char *what,
+            const char *measure,
+            const char *name)
+{
+        char row[160];
+
+        snprintf(row, sizeof(row), "%s\t%s\t%s\t%s\n", g->benes[bene].mbi, what,
+                 measure, name);
+        push_line(&g->scripted, &g->n_scripted, &g->cap_scripted, row);
+}
+
+/* An age inside a definition's bounds. */
+static int
+age_inside(const struct mdef *d)
+{
+        if (d->age_min >= 0 && d->age_max >= 0) {
+                return (d->age_min + d->age_max) / 2;
+        }
+        if (d->age_min >= 0) {
+                return d->age_min + 10;
+        }
+        if (d->age_max >= 0) {
+                return d->age_max > 10 ? d->age_max - 10 : d->age_max;
+        }
+        return 70;
+}
+
+/* The beneficiary of case @p who for definition @p d; false when the
+ * definition has no such condition. */
+static bool
+qcase_bene(struct gen *g, const struct mdef *d, enum qwho who, uint32_t *out)
+{
+        int age = age_inside(d);
+        int64_t doy = rng_range(&g->rng, 0, 365);
+        char sex = d->sex != 0 ? d->sex : rng_chance(&g->rng, 0.5) ? 'F' : 'M';
+        struct bene *bn;
+
+        switch (who) {
+        case QW_AGE_BELOW:
+        case QW_AGE_MIN:
+                if (d->age_min < 0 ||
+                    (who == QW_AGE_BELOW && d->age_min == 0)) {
+                        return false;
+                }
+                age = who == QW_AGE_MIN ? d->age_min : d->age_min - 1;
+                doy = who == QW_AGE_MIN ? 365 : 0;
+                break;
+        case QW_AGE_MAX:
+        case QW_AGE_ABOVE:
+                if (d->age_max < 0) {
+                        return false;
+                }
+                age = who == QW_AGE_MAX ? d->age_max : d->age_max + 1;
+                doy = who == QW_AGE_MAX ? 0 : 365;
+                break;
+        case QW_SEX_OTHER:
+                if (d->sex == 0) {
+                        return false;
+                }
+                sex = d->sex == 'F' ? 'M' : 'F';
+                break;
+        case QW_SEX_UNKNOWN:
+                sex = 0;
+                break;
+        case QW_BIRTH_UNKNOWN:
+                age = -1;
+                break;
+        default:
+                break;
+        }
+        *out = script_bene(g, age, doy, sex);
+        bn = &g->benes[*out];
+        bn->att.present = who != QW_UNATTRIBUTED;
+        bn->att.mask = who == QW_PARTIAL     ? 0x03F
+                       : who == QW_MASK_ZERO ? 0
+                                             : 0xFFF;
+        bn->att.dse = who == QW_OPT_OUT;
+        return true;
+}
+
+/* Code for a letter of struct qcase; 0 when the definition has none. */
+static uint16_t
+qcase_code(struct gen *g, const struct mcand *mc, char t)
+{
+        switch (t) {
+        case 'D':
+        case 'P':
+                return idvec_pick(g, &mc->match[ML_DEN_DX]);
+        case '.':
+                return idvec_pick(g, &mc->alt[ML_DEN_DX]);
+        case 'B':
+                return idvec_pick(g, &mc->bare);
+        case 'd':
+                return idvec_pick(g, &mc->miss[ML_DEN_DX]);
+        case 'E':
+                return mc->match[ML_DEN_CODES].n > 0
+                               ? idvec_pick(g, &mc->match[ML_DEN_CODES])
+                               : g->neutral_code;
+        case 'e':
+                return idvec_pick(g, &mc->miss[ML_DEN_CODES]);
+        case 'L':
+                return idvec_pick(g, &mc->lo);
+        case 'H':
+                return idvec_pick(g, &mc->hi);
+        case 'l':
+                return idvec_pick(g, &mc->below);
+        case 'h':
+                return idvec_pick(g, &mc->above);
+        case 'Z':
+                return idvec_pick(g, &mc->lenmiss);
+        case 'N':
+                return idvec_pick(g, &mc->match[ML_NUM_CODES]);
+        case 'n':
+                return idvec_pick(g, &mc->miss[ML_NUM_CODES]);
+        case 'X':
+                return idvec_pick(g, &mc->match[ML_EXCL_CODES]);
+        default: /* 'Y' */
+                return idvec_pick(g, &mc->match[ML_EXCL_DX]);
+        }
+}
+
+/* One version of a quality case; false when the definition cannot carry
+ * it. */
+static bool
+qcase_spec(struct gen *g,
+           const struct mcand *mc,
+           const char *tok,
+           size_t len,
+           struct vspec *sp)
+{
+        uint16_t principal_only = 0;
+
+        memset(sp, 0, sizeof(*sp));
+        sp->lines = true;
+        sp->writer = W_CURRENT;
+        for (size_t i = 0; i < len; i++) {
+                char t = tok[i];
+                uint16_t id;
+
+                if (t == '1' || t == '2') {
+                        sp->writer = (uint8_t)(t - '0');
+                        continue;
+                }
+                id = qcase_code(g, mc, t);
+                if (id == 0 && t == 'D' && mc->match[ML_DEN_DX].n == 0) {
+                        continue; /* no diagnosis condition */
+                }
+                if (id == 0) {
+                        return false;
+                }
+                if (t == 'P') {
+                        principal_only = id;
+                } else if (strchr("D.BdY", t) != NULL) {
+                        spec_dx(sp, id);
+                } else {
+                        spec_code(sp, id, strchr("NnX", t) != NULL);
+                }
+        }
+        spec_dx(sp, g->neutral_dx);
+        sp->pdx = principal_only != 0 ? principal_only : sp->dx[0];
+        return true;
+}
+
+/* Parse one claim of a case into specs; false when not expressible. */
+static bool
+qcase_claim(struct gen *g,
+            const struct mcand *mc,
+            const char *s,
+            size_t len,
+            struct vspec specs[4],
+            size_t *n,
+            bool *cancel)
+{
+        *n = 0;
+        *cancel = false;
+        while (len > 0) {
+                size_t k = 0;
+
+                while (k < len && s[k] != '>') {
+                        k++;
+                }
+                if (k == 1 && s[0] == 'c') {
+                        *cancel = true;
+                } else if (*n == 4 || !qcase_spec(g, mc, s, k, &specs[*n])) {
+                        return false;
+                } else {
+                        (*n)++;
+                }
+                s += k;
+                len -= k;
+                if (len > 0) {
+                        s++;
+                        len--;
+                }
+        }
+        return *n > 0;
+}
+
+/* A claim from explicit versions, adjusted in turn, maybe cancelled. */
+static void
+script_versions(struct gen *g,
+                uint32_t ci,
+                const struct vspec *specs,
+                size_t n,
+                bool cancel)
+{
+        uint32_t last;
+
+        g->claims[ci].v0 = (uint32_t)g->n_versions;
+        last = make_version(g, ci, UINT32_MAX, CLM_ADJ_ORIGINAL, &specs[0]);
+        for (size_t i = 1; i < n; i++) {
+                last = make_version(g, ci, last, CLM_ADJ_ADJUSTMENT, &specs[i]);
+                g->n_adjustments++;
+        }
+        if (cancel) {
+                make_version(g, ci, last, CLM_ADJ_CANCEL, NULL);
+                g->n_cancels++;
+        }
+        g->claims[ci].nv = (uint8_t)(n + (cancel ? 1 : 0));
+        g->n_scripted_claims++;
+}
+
+/* Whether every claim of a case is expressible for this definition. */
+static bool
+qcase_fits(struct gen *g, const struct mcand *mc, const char *claims)
+{
+        struct rng saved = g->rng;
+        bool ok = true;
+
+        while (ok && *claims != '\0') {
+                size_t len = strcspn(claims, "|");
+                struct vspec specs[4];
+                size_t n;
+                bool cancel;
+
+                ok = qcase_claim(g, mc, claims, len, specs, &n, &cancel);
+                claims += len + (claims[len] == '|');
+        }
+        g->rng = saved; /* a dry parse: draw nothing */
+        return ok;
+}
+
+static void
+script_quality_case(struct gen *g, size_t j, const struct qcase *qc)
+{
+        const struct mdef *d = &g->ms.d[g->ydef[j]];
+        const struct mcand *mc = &g->cand[j];
+        const char *claims = qc->claims;
+        uint32_t bene;
+
+        if (!qcase_fits(g, mc, claims) ||
+            !qcase_bene(g, d, (enum qwho)qc->who, &bene)) {
+                return;
+        }
+        g->benes[bene].flags |= BF_QUALITY;
+        script_note(g, bene, "quality", d->id, qc->name);
+        while (*claims != '\0') {
+                size_t len = strcspn(claims, "|");
+                struct vspec specs[4];
+                size_t n;
+                bool cancel;
+                int32_t lo = qc->who == QW_PARTIAL
+                                     ? clm_date_days(g->o.year, 7, 1)
+                                     : g->jan1 + 5;
+                int32_t thru = (int32_t)rng_range(&g->rng, lo, g->dec31 - 5);
+                uint32_t ci;
+
+                qcase_claim(g, mc, claims, len, specs, &n, &cancel);
+                ci = new_claim_at(g, bene, CLM_FORM_PROFESSIONAL, 71,
+                                  thru - (int32_t)rng_range(&g->rng, 0, 2),
+                                  thru);
+                g->claims[ci].flags |= CF_QUALITY;
+                g->claims[ci].measure = (uint8_t)(j + 1);
+                g->n_quality_claims++;
+                script_versions(g, ci, specs, n, cancel);
+                claims += len + (claims[len] == '|');
+        }
+}
+
+/* Stays of a scripted outcome case. */
+#define SS_PLANNED      0x01 /* principal diagnosis in planned.dx */
+#define SS_CANCEL       0x02 /* the stay ends cancelled */
+#define SS_ADJ_STATUS   0x04 /* an adjustment sets the status to adj */
+#define SS_ADJ_PLANNED  0x08 /* an adjustment makes it planned */
+#define SS_V2           0x10 /* v2 writer: no discharge_status */
+#define SS_V1           0x20 /* v1 writer: no principal_dx */
+#define SS_T61          0x40 /* claim type 61: not an inpatient stay */
+#define SS_NEAR_PLANNED 0x80 /* principal dx a near miss of planned.dx */
+
+struct sstay {
+        int8_t gap;     /* admission - previous discharge, days */
+        uint8_t len;    /* discharge - admission, days */
+        uint8_t status; /* discharge status, 0 = null */
+        uint8_t flags;
+        uint8_t adj; /* status set by SS_ADJ_STATUS */
+};
+
+struct scase {
+        const char *name;
+        bool december; /* first stay admitted in December of Y-1 */
+        uint8_t n;
+        struct sstay s[3];
+};
+
+static const struct scase scases[] = {
+        {"readmit_day_30", false, 2, {{0, 3, 1, 0, 0}, {30, 2, 1, 0, 0}}},
+        {"not_readmit_day_31", false, 2, {{0, 3, 1, 0, 0}, {31, 2, 1, 0, 0}}},
+        {"readmit_day_1", false, 2, {{0, 3, 1, 0, 0}, {1, 2, 1, 0, 0}}},
+        {"same_day_not_transfer", false, 2, {{0, 3, 1, 0, 0}, {0, 2, 1, 0, 0}}},
+        {"transfer_same_day", false, 2, {{0, 3, 2, 0, 0}, {0, 4, 1, 0, 0}}},
+        {"transfer_next_day", false, 2, {{0, 3, 2, 0, 0}, {1, 4, 1, 0, 0}}},
+        {"transfer_gap_2", false, 2, {{0, 3, 2, 0, 0}, {2, 4, 1, 0, 0}}},
+        {"transfer_chain",
+         false,
+         3,
+         {{0, 3, 2, 0, 0}, {0, 2, 2, 0, 0}, {1, 3, 1, 0, 0}}},
+        {"transfer_unseen", false, 1, {{0, 3, 2, 0, 0}}},
+        {"died", false, 1, {{0, 3, 20, 0, 0}}},
+        {"left_ama_then_readmit", false, 2, {{0, 3, 7, 0, 0}, {5, 3, 1, 0, 0}}},
+        {"planned_readmission",
+         false,
+         2,
+         {{0, 3, 1, 0, 0}, {10, 2, 1, SS_PLANNED, 0}}},
+        {"planned_index_readmitted",
+         false,
+         2,
+         {{0, 3, 1, SS_PLANNED, 0}, {5, 2, 1, 0, 0}}},
+        {"transfer_from_planned",
+         false,
+         3,
+         {{0, 3, 1, 0, 0}, {10, 2, 2, SS_PLANNED, 0}, {0, 3, 1, 0, 0}}},
+        {"transfer_to_planned",
+         false,
+         3,
+         {{0, 3, 1, 0, 0}, {10, 2, 2, 0, 0}, {1, 3, 1, SS_PLANNED, 0}}},
+        {"readmission_cancelled",
+         false,
+         2,
+         {{0, 3, 1, 0, 0}, {5, 2, 1, SS_CANCEL, 0}}},
+        {"transfer_middle_cancelled",
+         false,
+         3,
+         {{0, 3, 2, 0, 0}, {0, 2, 2, SS_CANCEL, 0}, {1, 3, 1, 0, 0}}},
+        {"adjusted_into_transfer",
+         false,
+         2,
+         {{0, 3, 1, SS_ADJ_STATUS, 2}, {1, 3, 1, 0, 0}}},
+        {"adjusted_out_of_transfer",
+         false,
+         2,
+         {{0, 3, 2, SS_ADJ_STATUS, 1}, {0, 3, 1, 0, 0}}},
+        {"adjusted_to_died",
+         false,
+         2,
+         {{0, 3, 1, SS_ADJ_STATUS, 20}, {40, 2, 1, 0, 0}}},
+        {"adjusted_to_planned",
+         false,
+         2,
+         {{0, 3, 1, 0, 0}, {3, 2, 1, SS_ADJ_PLANNED, 0}}},
+        {"null_status_v2_writer",
+         false,
+         2,
+         {{0, 3, 1, SS_V2, 0}, {5, 2, 1, 0, 0}}},
+        {"null_status", false, 2, {{0, 3, 0, 0, 0}, {5, 2, 1, 0, 0}}},
+        {"planned_principal_v1_writer",
+         false,
+         2,
+         {{0, 3, 1, 0, 0}, {5, 2, 1, SS_PLANNED | SS_V1, 0}}},
+        {"type_61_not_a_stay",
+         false,
+         2,
+         {{0, 3, 1, 0, 0}, {5, 2, 1, SS_T61, 0}}},
+        {"two_readmissions",
+         false,
+         3,
+         {{0, 3, 1, 0, 0}, {5, 2, 1, 0, 0}, {5, 2, 1, 0, 0}}},
+        {"readmitted_twice_counts_once",
+         false,
+         3,
+         {{0, 3, 1, 0, 0}, {3, 2, 7, 0, 0}, {2, 2, 1, 0, 0}}},
+        {"admitted_december_before", true, 1, {{0, 5, 1, 0, 0}}},
+        {"other_statuses", false, 2, {{0, 3, 3, 0, 0}, {40, 2, 6, 0, 0}}},
+        {"planned_near_miss",
+         false,
+         2,
+         {{0, 3, 1, 0, 0}, {5, 2, 1, SS_NEAR_PLANNED, 0}}},
+};
+
+/* Version specs of one scripted stay: original, maybe one adjustment. */
+static size_t
+sstay_specs(struct gen *g, const struct sstay *st, struct vspec sp[2])
+{
+        uint16_t planned = idvec_pick(g, &g->planned_match);
+        uint16_t near = idvec_pick(g, &g->planned_miss);
+
+        memset(sp, 0, 2 * sizeof(*sp));
+        sp[0].dstat = st->status;
+        sp[0].pdx = g->neutral_dx;
+        if ((st->flags & SS_PLANNED) && planned != 0) {
+                sp[0].pdx = planned;
+        } else if ((st->flags & SS_NEAR_PLANNED) && near != 0) {
+                sp[0].pdx = near;
+        }
+        spec_dx(&sp[0], sp[0].pdx);
+        spec_dx(&sp[0], random_dx(g));
+        sp[0].writer = (st->flags & SS_V2)   ? 2
+                       : (st->flags & SS_V1) ? 1
+                                             : W_CURRENT;
+        if ((st->flags & (SS_ADJ_STATUS | SS_ADJ_PLANNED)) == 0) {
+                return 1;
+        }
+        sp[1] = sp[0];
+        if (st->flags & SS_ADJ_STATUS) {
+                sp[1].dstat = st->adj;
+        }
+        if ((st->flags & SS_ADJ_PLANNED) && planned != 0) {
+                sp[1].pdx = planned;
+                sp[1].dx[0] = planned;
+        }
+        return 2;
+}
+
+static void
+script_stay_case(struct gen *g, const struct scase *sc)
+{
+        uint32_t bene = script_bene(g, 72, rng_range(&g->rng, 0, 365),
+                                    rng_chance(&g->rng, 0.5) ? 'F' : 'M');
+        int32_t from =
+                sc->december ? clm_date_days(g->o.year - 1, 12, 28)
+                             : g->jan1 + 20 + (int32_t)rng_below(&g->rng, 200);
+        int32_t thru = 0;
+
+        script_note(g, bene, "outcome", "-", sc->name);
+        for (size_t i = 0; i < sc->n; i++) {
+                const struct sstay *st = &sc->s[i];
+                struct vspec sp[2];
+                size_t n = sstay_specs(g, st, sp);
+                uint8_t type = (st->flags & SS_T61) ? 61 : 60;
+                uint32_t ci;
+
+                if (i > 0) {
+                        from = thru + st->gap;
+                }
+                thru = from + st->len;
+                ci = new_claim_at(g, bene, CLM_FORM_INSTITUTIONAL, type, from,
+                                  thru);
+                script_versions(g, ci, sp, n, (st->flags & SS_CANCEL) != 0);
+        }
+}
+
+/* Diagnosis and HCPCS codes no definition or planned.dx list contains. */
+static void
+neutral_codes(struct gen *g)
+{
+        static const char *const dx_try[] = {"M545",  "K219", "R0789",
+                                             "G4733", "R69",  "Z733"};
+        static const char *const code_try[] = {"93000", "80053", "36415",
+                                               "71046", "97110"};
+        bool dx_ok = false;
+        bool code_ok = false;
+
+        for (size_t t = 0; t < NELEM(dx_try) && !dx_ok; t++) {
+                dx_ok = !clist_match(&g->ms.planned, dx_try[t]);
+                for (size_t j = 0; j < g->n_ydef && dx_ok; j++) {
+                        const struct mdef *d = &g->ms.d[g->ydef[j]];
+
+                        dx_ok = !clist_match(&d->l[ML_DEN_DX], dx_try[t]) &&
+                                !clist_match(&d->l[ML_EXCL_DX], dx_try[t]);
+                }
+                g->neutral_dx = dx_ok ? code_intern(g, dx_try[t]) : 0;
+        }
+        for (size_t t = 0; t < NELEM(code_try) && !code_ok; t++) {
+                code_ok = true;
+                for (size_t j = 0; j < g->n_ydef && code_ok; j++) {
+                        const struct mdef *d = &g->ms.d[g->ydef[j]];
+
+                        code_ok =
+                                !clist_match(&d->l[ML_DEN_CODES],
+                                             code_try[t]) &&
+                                !clist_match(&d->l[ML_NUM_CODES],
+                                             code_try[t]) &&
+                                !clist_match(&d->l[ML_EXCL_CODES], code_try[t]);
+                }
+                g->neutral_code = code_ok ? code_intern(g, code_try[t]) : 0;
+        }
+        if (!dx_ok || !code_ok) {
+                die("the measure definitions cover every neutral code the "
+                    "scripted cases use; update tools/claimsgen.c");
+        }
+}
+
+/* Every quality case for every definition of year Y, then the outcome
+ * cases. */
+static void
+gen_scripted(struct gen *g)
+{
+        neutral_codes(g);
+        for (size_t j = 0; j < g->n_ydef; j++) {
+                for (size_t i = 0; i < NELEM(qcases); i++) {
+                        script_quality_case(g, j, &qcases[i]);
+                }
+        }
+        for (size_t i = 0; i < NELEM(scases); i++) {
+                script_stay_case(g, &scases[i]);
+        }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Re-attribution mid-stream (--reattribute N).                            */
+
+static uint32_t
+other_aco(struct gen *g, uint32_t aco)
+{
+        return (aco + 1 +
+                (uint32_t)rng_below(&g->rng_attr, (uint64_t)g->o.acos - 1)) %
+               (uint32_t)g->o.acos;
+}
+
+/* A contiguous, non-empty month mask other than @p old. */
+static uint16_t
+other_mask(struct gen *g, uint16_t old)
+{
+        for (;;) {
+                int s = (int)rng_below(&g->rng_attr, 12);
+                int e = s + (int)rng_below(&g->rng_attr, (uint64_t)(12 - s));
+                uint16_t m =
+                        (uint16_t)(((1u << (e + 1)) - 1) & ~((1u << s) - 1));
+
+                if (m != old) {
+                        return m;
+                }
+        }
+}
+
+/* Record one change of beneficiary @p b and apply it to its final record. */
+static void
+push_update(struct gen *g, uint32_t b, enum rkind kind)
+{
+        static const unsigned enr_w[] = {3, 12, 15, 70};
+        struct bene *bn = &g->benes[b];
+        struct aupd *u;
+        struct arec to = bn->att;
+
+        if ((kind == RK_MOVE || kind == RK_COMBO) && g->o.acos < 2) {
+                kind = RK_MASK;
+        }
+        to.as_of = g->mid_as_of;
+        switch (kind) {
+        case RK_FIRST_ADD:
+                to.present = true;
+                to.aco = (uint32_t)rng_below(&g->rng_attr, (uint64_t)g->o.acos);
+                to.enr = (uint8_t)rng_weighted(&g->rng_attr, enr_w, 4);
+                to.mask = rng_chance(&g->rng_attr, 0.7) ? 0xFFF
+                                                        : other_mask(g, 0xFFF);
+                to.dse = false;
+                break;
+        case RK_MOVE:
+                to.aco = other_aco(g, to.aco);
+                break;
+        case RK_MASK:
+                to.mask = other_mask(g, to.mask);
+                break;
+        case RK_ENROLLMENT:
+                to.enr = (uint8_t)((to.enr + 1 + rng_below(&g->rng_attr, 3)) %
+                                   4);
+                break;
+        case RK_COMBO:
+                to.aco = other_aco(g, to.aco);
+                to.enr = (uint8_t)((to.enr + 1 + rng_below(&g->rng_attr, 3)) %
+                                   4);
+                to.mask = other_mask(g, to.mask);
+                to.dse = !to.dse;
+                break;
+        case RK_MASK_ZERO:
+                to.mask = 0;
+                break;
+        default: /* RK_TERMINATE: the record names what it ends */
+                break;
+        }
+        g->upd = xrealloc(g->upd, (g->n_upd + 1) * sizeof(*g->upd));
+        u = &g->upd[g->n_upd++];
+        u->bene = b;
+        u->from = bn->att;
+        u->to = to;
+        u->kind = (uint8_t)kind;
+        u->change = kind == RK_FIRST_ADD   ? CH_ADD
+                    : kind == RK_TERMINATE ? CH_TERMINATE
+                                           : CH_UPDATE;
+        bn->att = to;
+        bn->att.present = kind != RK_TERMINATE;
+        bn->flags |= BF_MOVED;
+        g->n_rkind[kind]++;
+        g->n_changes += u->from.present;
+}
+
+/* Pick an unchosen beneficiary of @p pool; UINT32_MAX when none is left. */
+static uint32_t
+pick_from(struct gen *g, const uint32_t *pool, size_t n, const bool *chosen)
+{
+        for (int attempt = 0; attempt < 64 && n > 0; attempt++) {
+                uint32_t b = pool[rng_below(&g->rng_attr, n)];
+
+                if (!chosen[b]) {
+                        return b;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (!chosen[pool[i]]) {
+                        return pool[i];
+                }
+        }
+        return UINT32_MAX;
+}
+
+/*
+ * N beneficiaries change assignment after half the claims: a sixth are
+ * first ADDs of beneficiaries who had claims and no record; of the rest,
+ * half have quality or inpatient claims. Kinds are drawn by weight; an
+ * eighth get a second record (a TERMINATE is followed by an ADD).
+ */
+static void
+gen_reattribution(struct gen *g)
+{
+        static const unsigned kind_w[] = {30, 15, 20, 15, 12, 8};
+        bool *chosen = xcalloc(g->n_benes, sizeof(*chosen));
+        uint32_t *pool[3];
+        size_t n_pool[3] = {0, 0, 0};
+        uint32_t *picked =
+                xcalloc((size_t)g->o.reattribute + 1, sizeof(*picked));
+        size_t n_picked = 0;
+        size_t want[3];
+
+        for (size_t i = 0; i < g->n_benes; i++) {
+                g->benes[i].init = g->benes[i].att;
+        }
+        g->mid_as_of = clm_date_days(g->o.year, 7, 1);
+        for (int p = 0; p < 3; p++) {
+                pool[p] = xcalloc(g->n_benes + 1, sizeof(*pool[p]));
+        }
+        for (size_t i = 0; i < g->n_benes; i++) {
+                const struct bene *bn = &g->benes[i];
+
+                if (i == g->canary_bene && g->o.canary) {
+                        continue;
+                }
+                if (!bn->att.present && (bn->flags & BF_CLAIMS)) {
+                        pool[0][n_pool[0]++] = (uint32_t)i;
+                } else if (bn->att.present) {
+                        if (bn->flags & (BF_QUALITY | BF_STAY)) {
+                                pool[1][n_pool[1]++] = (uint32_t)i;
+                        }
+                        pool[2][n_pool[2]++] = (uint32_t)i;
+                }
+        }
+        want[0] = g->o.reattribute > 0 ? ((size_t)g->o.reattribute + 5) / 6 : 0;
+        want[1] = ((size_t)g->o.reattribute - want[0]) / 2;
+        want[2] = (size_t)g->o.reattribute - want[0] - want[1];
+        for (int p = 0; p < 3; p++) {
+                for (size_t k = 0; k < want[p]; k++) {
+                        uint32_t b = pick_from(g, pool[p], n_pool[p], chosen);
+
+                        if (b == UINT32_MAX) {
+                                break;
+                        }
+                        chosen[b] = true;
+                        picked[n_picked++] = b;
+                        push_update(g, b,
+                                    p == 0 ? RK_FIRST_ADD
+                                           : (enum rkind)rng_weighted(
+                                                     &g->rng_attr, kind_w,
+                                                     NELEM(kind_w)));
+                }
+        }
+        for (size_t k = 0; k < n_picked; k++) {
+                const struct bene *bn = &g->benes[picked[k]];
+
+                if (!rng_chance(&g->rng_attr, 0.125)) {
+                        continue;
+                }
+                push_update(g, picked[k],
+                            !bn->att.present                ? RK_FIRST_ADD
+                            : rng_chance(&g->rng_attr, 0.5) ? RK_MOVE
+                                                            : RK_TERMINATE);
+        }
+        g->n_reattributed = n_picked;
+        if (n_picked < (size_t)g->o.reattribute) {
+                fprintf(stderr,
+                        "claimsgen: warning: --reattribute %d: only %zu "
+                        "beneficiaries available\n",
+                        g->o.reattribute, n_picked);
+        }
+        for (int p = 0; p < 3; p++) {
+                free(pool[p]);
+        }
+        free(picked);
+        free(chosen);
 }
 
 /* Early dates for bad templates, so they never raise a watermark. */
@@ -2112,7 +4507,7 @@ bad_template(struct gen *g, enum shape sh)
         v.eid = g->next_eid++;
         v.btin = c->btin;
         v.bnpi = c->bnpi;
-        v.writer = 2;
+        v.writer = W_CURRENT;
         switch (sh) {
         case SH_EMPTY_MBI:
                 c->flags |= CF_EMPTY_MBI;
@@ -2357,12 +4752,12 @@ attribute(const struct gen *g,
         const struct claim *c = &g->claims[v->claim];
         const struct bene *bn = &g->benes[c->bene];
         const struct line *l0 = v->n_lines > 0 ? &g->lines[v->line0] : NULL;
-        bool rec = bn->attributed && year == g->o.year;
+        bool rec = bn->att.present && year == g->o.year;
         int aco;
 
-        *enr = rec ? bn->enr : CLM_ENR_UNKNOWN;
-        if (rec && ((bn->mask >> (month - 1)) & 1)) {
-                *target = (int)bn->aco;
+        *enr = rec ? bn->att.enr : CLM_ENR_UNKNOWN;
+        if (rec && ((bn->att.mask >> (month - 1)) & 1)) {
+                *target = (int)bn->att.aco;
                 return;
         }
         aco = participant(g, year, PK_TIN, v->btin);
@@ -2698,13 +5093,16 @@ cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Write @p lines (each ending in '\n') byte-sorted and free them. */
+/* Write @p lines (each ending in '\n'; NULL when none) byte-sorted and
+ * free them. */
 static void
 write_sorted(const struct gen *g, const char *name, char **lines, size_t n)
 {
         FILE *f = open_out(g, name);
 
-        qsort(lines, n, sizeof(*lines), cmp_str);
+        if (n > 0) {
+                qsort(lines, n, sizeof(*lines), cmp_str);
+        }
         for (size_t i = 0; i < n; i++) {
                 fputs(lines[i], f);
                 free(lines[i]);
@@ -2773,27 +5171,631 @@ write_agg(const struct gen *g,
         return n;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Oracle: docs/quality.md §2-4, under the final attribution.              */
+
+/* The highest-ranked version of a good claim. */
+static const struct version *
+best_version(const struct gen *g, const struct claim *c)
+{
+        const struct version *best = &g->versions[c->v0];
+
+        for (uint32_t k = 1; k < c->nv; k++) {
+                const struct version *v = &g->versions[c->v0 + k];
+
+                if (ranks_below(best, v)) {
+                        best = v;
+                }
+        }
+        return best;
+}
+
+/* Assigned for at least one month of year Y. */
+static bool
+assigned(const struct bene *bn)
+{
+        return bn->att.present && bn->att.mask != 0;
+}
+
+static bool
+dx_in(const struct gen *g, const struct clist *l, const struct version *v)
+{
+        if (clist_match(l, code_str(g, ver_pdx(v)))) {
+                return true;
+        }
+        for (size_t i = 0; i < v->n_dx; i++) {
+                if (clist_match(l, code_str(g, v->dx[i]))) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+static bool
+code_in(const struct gen *g, const struct clist *l, const struct version *v)
+{
+        for (size_t i = 0; i < v->n_lines; i++) {
+                if (clist_match(l, code_str(g, g->lines[v->line0 + i].hcpcs))) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* §3.1: roles (1 d, 2 n, 4 x) of a version that is not a cancellation. */
+static unsigned
+roles(const struct gen *g, const struct mdef *d, const struct version *v)
+{
+        bool den = (d->l[ML_DEN_DX].n == 0 || dx_in(g, &d->l[ML_DEN_DX], v)) &&
+                   (d->l[ML_DEN_CODES].n == 0 ||
+                    code_in(g, &d->l[ML_DEN_CODES], v));
+        bool num = code_in(g, &d->l[ML_NUM_CODES], v);
+        bool excl = code_in(g, &d->l[ML_EXCL_CODES], v) ||
+                    dx_in(g, &d->l[ML_EXCL_DX], v);
+
+        return (den ? 1u : 0u) | (num ? 2u : 0u) | (excl ? 4u : 0u);
+}
+
+static int
+birth_year(int32_t birth)
+{
+        int y;
+        int m;
+        int d;
+
+        clm_date_civil(birth, &y, &m, &d);
+        return y;
+}
+
+/* §3.2: age (on 31 December of Y) and sex conditions. */
+static bool
+demo_ok(const struct gen *g, const struct mdef *d, const struct bene *bn)
+{
+        if (d->age_min >= 0 || d->age_max >= 0) {
+                int age;
+
+                if (bn->birth == CLM_DATE_NULL) {
+                        return false;
+                }
+                age = g->o.year - birth_year(bn->birth);
+                if ((d->age_min >= 0 && age < d->age_min) ||
+                    (d->age_max >= 0 && age > d->age_max)) {
+                        return false;
+                }
+        }
+        return d->sex == 0 || bn->sex == d->sex;
+}
+
+struct qacc {
+        int64_t den;
+        int64_t num;
+        int64_t excl;
+};
+
+struct oacc {
+        int64_t index;
+        int64_t readmit;
+        int64_t admits;
+};
+
+/* One beneficiary's status for one definition, its ACO figures, and a
+ * line of quality_detail.tsv. */
+static void
+quality_status(struct gen *g,
+               uint32_t b,
+               size_t j,
+               const struct agg_entry *e,
+               struct qacc *qa,
+               char **line)
+{
+        const struct bene *bn = &g->benes[b];
+        const struct mdef *d = &g->ms.d[g->ydef[j]];
+        const char *st = "none";
+        char aco[16] = "-";
+        char age[16] = "-";
+        char row[256];
+
+        if (assigned(bn)) {
+                aco_name((int)bn->att.aco, aco);
+        }
+        if (bn->birth != CLM_DATE_NULL) {
+                snprintf(age, sizeof(age), "%d",
+                         g->o.year - birth_year(bn->birth));
+        }
+        if (e->paid > 0 && !demo_ok(g, d, bn)) {
+                st = "ineligible";
+        } else if (e->paid > 0) {
+                st = e->count > 0 ? "excl" : e->allowed > 0 ? "num" : "den";
+                if (assigned(bn)) {
+                        struct qacc *q = &qa[bn->att.aco * g->n_ydef + j];
+
+                        q->excl += e->count > 0;
+                        q->den += e->count == 0;
+                        q->num += e->count == 0 && e->allowed > 0;
+                }
+        }
+        snprintf(row, sizeof(row),
+                 "%s\t%s\t%" PRId64 "\t%" PRId64 "\t%" PRId64
+                 "\t%s\t%c\t%s\t%s\n",
+                 bn->mbi, d->id, e->paid, e->allowed, e->count, age,
+                 bn->sex != 0 ? bn->sex : '-', aco, st);
+        *line = xstrdup(row);
+}
+
+/*
+ * Per-beneficiary role counts of the current versions (an aggregation
+ * map reused: key bene << 16 | definition, paid = d, allowed = n,
+ * count = x), then each beneficiary's status.
+ */
+static void
+quality_oracle(struct gen *g, struct qacc *qa)
+{
+        struct agg counts = {0};
+        char **lines;
+        size_t n = 0;
+
+        for (size_t ci = 0; ci < g->n_good_claims && g->n_ydef > 0; ci++) {
+                const struct claim *c = &g->claims[ci];
+                const struct version *v = best_version(g, c);
+
+                if (v->adj == CLM_ADJ_CANCEL ||
+                    clm_date_yyyymm(c->thru) / 100 != g->o.year) {
+                        continue;
+                }
+                for (size_t j = 0; j < g->n_ydef; j++) {
+                        unsigned r = roles(g, &g->ms.d[g->ydef[j]], v);
+                        struct agg_entry *e;
+
+                        if (r == 0) {
+                                continue;
+                        }
+                        e = agg_slot(&counts, (uint64_t)c->bene << 16 | j, 0);
+                        e->paid += r & 1;
+                        e->allowed += (r >> 1) & 1;
+                        e->count += (r >> 2) & 1;
+                }
+        }
+        lines = xcalloc(counts.n + 1, sizeof(*lines));
+        for (size_t i = 0; i < counts.cap; i++) {
+                const struct agg_entry *e = &counts.e[i];
+
+                if (e->used) {
+                        quality_status(g, (uint32_t)(e->key >> 16),
+                                       (size_t)(e->key & 0xffff), e, qa,
+                                       &lines[n++]);
+                }
+        }
+        write_sorted(g, "quality_detail.tsv", lines, n);
+        agg_free(&counts);
+}
+
+struct ostay {
+        uint32_t bene;
+        uint32_t claim;
+        int32_t adm;
+        int32_t dis;
+        uint8_t status;
+        bool planned;
+};
+
+static int
+cmp_ostay(const void *a, const void *b)
+{
+        const struct ostay *x = a;
+        const struct ostay *y = b;
+
+        if (x->bene != y->bene) {
+                return x->bene < y->bene ? -1 : 1;
+        }
+        if (x->adm != y->adm) {
+                return x->adm < y->adm ? -1 : 1;
+        }
+        return (x->dis > y->dis) - (x->dis < y->dis);
+}
+
+struct episode {
+        int32_t adm;
+        int32_t dis;
+        uint8_t status;
+        bool planned;
+        bool index;
+        bool readmitted;
+};
+
+static void
+fmt_date(int32_t days, char out[16])
+{
+        int y;
+        int m;
+        int d;
+
+        clm_date_civil(days, &y, &m, &d);
+        snprintf(out, 16, "%04d-%02d-%02d", y, m, d);
+}
+
+/* §4 steps 2-3 for the episodes of one beneficiary. */
+static void
+score_episodes(struct episode *ep, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                uint8_t s = ep[i].status;
+
+                ep[i].index = s != 20 && s != 7 && s != 2;
+                ep[i].readmitted = false;
+                for (size_t k = 0; k < n && ep[i].index; k++) {
+                        int32_t gap = ep[k].adm - ep[i].dis;
+
+                        if (k != i && !ep[k].planned && gap >= 1 && gap <= 30) {
+                                ep[i].readmitted = true;
+                        }
+                }
+        }
+}
+
+/* The stays of one beneficiary [s, s + n): episodes, figures, lines. */
+static void
+bene_outcomes(struct gen *g,
+              const struct ostay *s,
+              size_t n,
+              struct oacc *oa,
+              char ***lines,
+              size_t *n_lines,
+              size_t *cap)
+{
+        const struct bene *bn = &g->benes[s[0].bene];
+        struct episode *ep = xcalloc(n, sizeof(*ep));
+        size_t *of = xcalloc(n, sizeof(*of));
+        size_t ne = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                struct episode *last = ne > 0 ? &ep[ne - 1] : NULL;
+
+                if (last != NULL && last->status == 2 &&
+                    (s[i].adm == last->dis || s[i].adm == last->dis + 1)) {
+                        last->dis = s[i].dis; /* §4 step 1: a transfer */
+                        last->status = s[i].status;
+                } else {
+                        ep[ne].adm = s[i].adm;
+                        ep[ne].dis = s[i].dis;
+                        ep[ne].status = s[i].status;
+                        ep[ne].planned = s[i].planned;
+                        ne++;
+                }
+                of[i] = ne - 1;
+        }
+        score_episodes(ep, ne);
+        for (size_t e = 0; e < ne; e++) {
+                bool dis_y = clm_date_yyyymm(ep[e].dis) / 100 == g->o.year;
+                bool adm_y = clm_date_yyyymm(ep[e].adm) / 100 == g->o.year;
+                struct oacc *o = assigned(bn) ? &oa[bn->att.aco] : NULL;
+
+                g->episodes++;
+                g->o_index += dis_y && ep[e].index;
+                g->o_readmit += dis_y && ep[e].readmitted;
+                g->o_admits += adm_y && !ep[e].planned;
+                if (o != NULL) {
+                        o->index += dis_y && ep[e].index;
+                        o->readmit += dis_y && ep[e].readmitted;
+                        o->admits += adm_y && !ep[e].planned;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                const struct episode *e = &ep[of[i]];
+                char a[16];
+                char d[16];
+                char st[8] = "-";
+                char row[256];
+
+                fmt_date(s[i].adm, a);
+                fmt_date(s[i].dis, d);
+                if (s[i].status != 0) {
+                        snprintf(st, sizeof(st), "%02u", s[i].status);
+                }
+                snprintf(row, sizeof(row),
+                         "%s\t%s\t%s\t%s\t%d\t%u\t%zu\t%d\t%d\t%d\n", bn->mbi,
+                         a, d, st, s[i].planned, s[i].claim, of[i], e->index,
+                         e->readmitted, !e->planned);
+                push_line(lines, n_lines, cap, row);
+        }
+        free(of);
+        free(ep);
+}
+
+/* §4: stays are the current versions of type-60 claims. */
+static void
+outcome_oracle(struct gen *g, struct oacc *oa)
+{
+        struct ostay *st = xcalloc(g->n_stay_claims + 1, sizeof(*st));
+        char **lines = NULL;
+        size_t n_lines = 0;
+        size_t cap = 0;
+        size_t n = 0;
+
+        for (size_t ci = 0; ci < g->n_good_claims; ci++) {
+                const struct claim *c = &g->claims[ci];
+                const struct version *v;
+
+                if (c->type != 60) {
+                        continue;
+                }
+                v = best_version(g, c);
+                if (v->adj == CLM_ADJ_CANCEL) {
+                        continue;
+                }
+                if (n == g->n_stay_claims) {
+                        die("internal: more stays than registered");
+                }
+                st[n].bene = c->bene;
+                st[n].claim = (uint32_t)ci;
+                st[n].adm = c->from;
+                st[n].dis = c->thru;
+                st[n].status = ver_dstat(v);
+                st[n].planned = is_planned(g, ver_pdx(v));
+                n++;
+        }
+        g->stays_final = n;
+        qsort(st, n, sizeof(*st), cmp_ostay);
+        for (size_t i = 0; i < n;) {
+                size_t k = i;
+
+                while (k < n && st[k].bene == st[i].bene) {
+                        k++;
+                }
+                bene_outcomes(g, &st[i], k - i, oa, &lines, &n_lines, &cap);
+                i = k;
+        }
+        write_sorted(g, "stays.tsv", lines, n_lines);
+        free(st);
+}
+
+static void
+quality_row(char ***lines,
+            size_t *n,
+            size_t *cap,
+            const char *aco,
+            int year,
+            const char *field,
+            int64_t value)
+{
+        char row[128];
+
+        if (value != 0) {
+                snprintf(row, sizeof(row), "%s\t%d\t%s\t%" PRId64 "\n", aco,
+                         year, field, value);
+                push_line(lines, n, cap, row);
+        }
+}
+
+/* quality.tsv: per ACO and year Y, the measure and outcome counts. */
+static void
+write_quality(struct gen *g)
+{
+        struct qacc *qa =
+                xcalloc((size_t)g->o.acos * (g->n_ydef + 1), sizeof(*qa));
+        struct oacc *oa = xcalloc((size_t)g->o.acos, sizeof(*oa));
+        char **lines = NULL;
+        size_t n = 0;
+        size_t cap = 0;
+
+        quality_oracle(g, qa);
+        outcome_oracle(g, oa);
+        for (int a = 0; a < g->o.acos; a++) {
+                char aco[16];
+                char f[32];
+
+                aco_name(a, aco);
+                for (size_t j = 0; j < g->n_ydef; j++) {
+                        const struct qacc *q = &qa[(size_t)a * g->n_ydef + j];
+                        const int64_t v[3] = {q->den, q->num, q->excl};
+                        static const char *const suffix[3] = {"den", "num",
+                                                              "excl"};
+
+                        for (int k = 0; k < 3; k++) {
+                                snprintf(f, sizeof(f), "%s:%s",
+                                         g->ms.d[g->ydef[j]].id, suffix[k]);
+                                quality_row(&lines, &n, &cap, aco, g->o.year, f,
+                                            v[k]);
+                        }
+                }
+                quality_row(&lines, &n, &cap, aco, g->o.year, "readm:index",
+                            oa[a].index);
+                quality_row(&lines, &n, &cap, aco, g->o.year, "readm:readmit",
+                            oa[a].readmit);
+                quality_row(&lines, &n, &cap, aco, g->o.year, "admits",
+                            oa[a].admits);
+        }
+        g->quality_rows = n;
+        write_sorted(g, "quality.tsv", lines, n);
+        free(oa);
+        free(qa);
+}
+
+static int
+popcount12(uint16_t m)
+{
+        int n = 0;
+
+        for (int i = 0; i < 12; i++) {
+                n += (m >> i) & 1;
+        }
+        return n;
+}
+
+/* population.tsv (§2): per ACO, year Y and enrollment type. */
+static void
+write_population(struct gen *g)
+{
+        int64_t(*p)[4][4] = xcalloc((size_t)g->o.acos, sizeof(*p));
+        char **lines = NULL;
+        size_t n = 0;
+        size_t cap = 0;
+
+        for (size_t i = 0; i < g->n_benes; i++) {
+                const struct bene *bn = &g->benes[i];
+                int64_t *c;
+                int m;
+
+                if (!assigned(bn)) {
+                        continue;
+                }
+                c = p[bn->att.aco][bn->att.enr];
+                m = popcount12(bn->att.mask);
+                c[0]++;
+                c[1] += m;
+                c[2] += bn->att.dse;
+                c[3] += bn->att.dse ? m : 0;
+        }
+        for (int a = 0; a < g->o.acos; a++) {
+                for (int e = 0; e < 4; e++) {
+                        const int64_t *c = p[a][e];
+                        char aco[16];
+                        char row[160];
+
+                        if (c[0] == 0 && c[1] == 0) {
+                                continue;
+                        }
+                        aco_name(a, aco);
+                        snprintf(row, sizeof(row),
+                                 "%s\t%d\t%c\t%" PRId64 "\t%" PRId64
+                                 "\t%" PRId64 "\t%" PRId64 "\n",
+                                 aco, g->o.year,
+                                 clm_enrollment_code((enum clm_enrollment)e),
+                                 c[0], c[1], c[2], c[3]);
+                        push_line(&lines, &n, &cap, row);
+                }
+        }
+        g->population_rows = n;
+        write_sorted(g, "population.tsv", lines, n);
+        free(p);
+}
+
+/* Mid-stream mode: the initial roster first, the changes after half the
+ * claims. Otherwise (no changes, or --final-attribution-first) the final
+ * roster first and nothing later. */
+static bool
+mid_stream(const struct gen *g)
+{
+        return g->n_upd > 0 && !g->o.final_first;
+}
+
+/* The record of @p bn in the roster produced before the claims. */
+static const struct arec *
+roster_rec(const struct gen *g, const struct bene *bn)
+{
+        return mid_stream(g) ? &bn->init : &bn->att;
+}
+
+static size_t
+roster_size(const struct gen *g)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < g->n_benes; i++) {
+                n += roster_rec(g, &g->benes[i])->present;
+        }
+        return n;
+}
+
+static size_t
+attribution_records(const struct gen *g)
+{
+        return roster_size(g) + (mid_stream(g) ? g->n_upd : 0);
+}
+
 static void
 write_attribution_csv(const struct gen *g)
 {
         FILE *f = open_out(g, "attribution.csv");
 
         fputs("mbi,aco_id,performance_year,enrollment_type,month_flags,"
-              "data_sharing_excluded\n",
+              "data_sharing_excluded,birth_date,sex\n",
               f);
         for (size_t i = 0; i < g->n_benes; i++) {
                 const struct bene *bn = &g->benes[i];
+                const struct arec *r = roster_rec(g, bn);
                 char a[16];
+                char d[16] = "";
 
-                if (!bn->attributed) {
+                if (!r->present) {
                         continue;
                 }
-                aco_name((int)bn->aco, a);
-                fprintf(f, "%s,%s,%d,%s,%u,%d\n", bn->mbi, a, g->o.year,
-                        enr_symbols[bn->enr], (unsigned)bn->mask,
-                        bn->dse ? 1 : 0);
+                aco_name((int)r->aco, a);
+                if (bn->birth != CLM_DATE_NULL) {
+                        fmt_date(bn->birth, d);
+                }
+                fprintf(f, "%s,%s,%d,%s,%u,%d,%s,%s\n", bn->mbi, a, g->o.year,
+                        enr_symbols[r->enr], (unsigned)r->mask, r->dse ? 1 : 0,
+                        d,
+                        bn->sex == 'F'   ? "F"
+                        : bn->sex == 'M' ? "M"
+                                         : "");
         }
         close_out(f, "attribution.csv");
+}
+
+/* Months whose assigned ACO differs between two records (-1: none). */
+static unsigned
+changed_months(const struct aupd *u)
+{
+        unsigned m = 0;
+
+        for (int k = 0; k < 12; k++) {
+                long a = u->from.present && ((u->from.mask >> k) & 1)
+                                 ? (long)u->from.aco
+                                 : -1;
+                long b = u->change != CH_TERMINATE && ((u->to.mask >> k) & 1)
+                                 ? (long)u->to.aco
+                                 : -1;
+
+                m |= (unsigned)(a != b) << k;
+        }
+        return m;
+}
+
+static void
+rec_cols(const struct arec *r, bool present, char out[64])
+{
+        char a[16];
+
+        if (!present) {
+                snprintf(out, 64, "-\t-\t-");
+                return;
+        }
+        aco_name((int)r->aco, a);
+        snprintf(out, 64, "%s\t%c\t%u", a,
+                 clm_enrollment_code((enum clm_enrollment)r->enr),
+                 (unsigned)r->mask);
+}
+
+/* reattribution.tsv: the mid-stream records, in production order. */
+static void
+write_reattribution(const struct gen *g)
+{
+        FILE *f = open_out(g, "reattribution.tsv");
+
+        fputs("#mbi\tchange\tkind\tfrom_aco\tfrom_E\tfrom_mask\tto_aco"
+              "\tto_E\tto_mask\tto_dse\tmonths\tbirth_date\tsex\n",
+              f);
+        for (size_t i = 0; i < g->n_upd; i++) {
+                const struct aupd *u = &g->upd[i];
+                const struct bene *bn = &g->benes[u->bene];
+                char from[64];
+                char to[64];
+                char d[16] = "";
+
+                rec_cols(&u->from, u->from.present, from);
+                rec_cols(&u->to, u->change != CH_TERMINATE, to);
+                if (bn->birth != CLM_DATE_NULL) {
+                        fmt_date(bn->birth, d);
+                }
+                fprintf(f, "%s\t%s\t%s\t%s\t%s\t%d\t%u\t%s\t%s\n", bn->mbi,
+                        change_symbols[u->change], rkind_names[u->kind], from,
+                        to, u->to.dse ? 1 : 0, changed_months(u), d,
+                        bn->sex == 'F'   ? "F"
+                        : bn->sex == 'M' ? "M"
+                                         : "");
+        }
+        close_out(f, "reattribution.tsv");
 }
 
 static void
@@ -2906,6 +5908,38 @@ write_messages(const struct gen *g)
         close_out(f, "messages.tsv");
 }
 
+/* summary.txt: measures, quality claims, stays and re-attribution. */
+static void
+write_summary_quality(const struct gen *g, FILE *f)
+{
+        fprintf(f, "measures.dir=%s\n", g->ms.dir[0] ? g->ms.dir : "-");
+        fprintf(f, "measures.files=%zu\n", g->ms.n_files);
+        fprintf(f, "measures.definitions=%zu\n", g->ms.n);
+        fprintf(f, "measures.in_year=%zu\n", g->n_ydef);
+        fprintf(f, "planned_dx.entries=%zu\n", g->ms.planned.n);
+        fprintf(f, "quality_claims=%" PRIu64 "\n", g->n_quality_claims);
+        fprintf(f, "scripted_benes=%zu\n", g->n_scripted_benes);
+        fprintf(f, "scripted_claims=%" PRIu64 "\n", g->n_scripted_claims);
+        fprintf(f, "inpatient_claims=%" PRIu64 "\n", g->n_stay_claims);
+        fprintf(f, "inpatient_chains=%" PRIu64 "\n", g->n_chains);
+        fprintf(f, "inpatient_stays=%" PRIu64 "\n", g->stays_final);
+        fprintf(f, "episodes=%" PRIu64 "\n", g->episodes);
+        fprintf(f, "outcome.index=%" PRIu64 "\n", g->o_index);
+        fprintf(f, "outcome.readmit=%" PRIu64 "\n", g->o_readmit);
+        fprintf(f, "outcome.admits=%" PRIu64 "\n", g->o_admits);
+        fprintf(f, "quality.rows=%zu\n", g->quality_rows);
+        fprintf(f, "population.rows=%zu\n", g->population_rows);
+        fprintf(f, "reattributed_benes=%" PRIu64 "\n", g->n_reattributed);
+        fprintf(f, "reattribute.records=%zu\n", g->n_upd);
+        for (int k = 0; k < RK__COUNT; k++) {
+                fprintf(f, "reattribute.%s=%" PRIu64 "\n", rkind_names[k],
+                        g->n_rkind[k]);
+        }
+        fprintf(f, "reattribute.changes=%" PRIu64 "\n", g->n_changes);
+        fprintf(f, "stats.reattributed=%" PRIu64 "\n",
+                mid_stream(g) ? g->n_changes : 0);
+}
+
 static void
 write_summary(const struct gen *g,
               size_t rows,
@@ -2930,7 +5964,10 @@ write_summary(const struct gen *g,
         fprintf(f, "acos=%d\n", g->o.acos);
         fprintf(f, "benes=%zu\n", g->n_benes);
         fprintf(f, "attributed=%" PRIu64 "\n", g->n_attributed);
-        fprintf(f, "attribution_records=%" PRIu64 "\n", g->n_attributed);
+        fprintf(f, "attribution_records=%zu\n", attribution_records(g));
+        fprintf(f, "attribution.roster=%zu\n", roster_size(g));
+        fprintf(f, "attribution.mid_stream=%zu\n",
+                mid_stream(g) ? g->n_upd : 0);
         fprintf(f, "participant_rows=%d\n", g->o.acos * 5);
         fprintf(f, "canary=%d\n", g->o.canary ? 1 : 0);
         fprintf(f, "messages=%zu\n", g->n_msgs);
@@ -2945,6 +5982,7 @@ write_summary(const struct gen *g,
         fprintf(f, "writer.1=%" PRIu64 "\n", g->n_writer[1]);
         fprintf(f, "writer.2=%" PRIu64 "\n", g->n_writer[2]);
         fprintf(f, "writer.3=%" PRIu64 "\n", g->n_writer[3]);
+        fprintf(f, "writer.4=%" PRIu64 "\n", g->n_writer[4]);
         fprintf(f, "bad=%zu\n", g->n_bads);
         for (int r = 0; r < CLM_REASON__COUNT; r++) {
                 if (by_reason[r] != 0) {
@@ -2976,6 +6014,7 @@ write_summary(const struct gen *g,
         fprintf(f, "expected.allowed=%" PRId64 "\n", totals[1]);
         fprintf(f, "expected.count=%" PRId64 "\n", totals[2]);
         fprintf(f, "expected_received.rows=%zu\n", rows_recv);
+        write_summary_quality(g, f);
         fprintf(f, "sequence_fnv64=%016" PRIx64 "\n", g->seq_digest);
         fprintf(f, "bytes=%" PRIu64 "\n", g->bytes);
         close_out(f, "summary.txt");
@@ -2985,9 +6024,9 @@ write_summary(const struct gen *g,
 /* Optional check of the encoder with Avro-C (--verify).                   */
 
 struct verifier {
-        avro_value_iface_t *iface[4];
-        avro_value_t value[4];
-        bool ready[4];
+        avro_value_iface_t *iface[N_WRITERS];
+        avro_value_t value[N_WRITERS];
+        bool ready[N_WRITERS];
 };
 
 static void
@@ -3047,7 +6086,7 @@ verify_claim(const struct gen *g,
 static void
 verify_free(struct verifier *vf)
 {
-        for (int w = 0; w < 4; w++) {
+        for (int w = 0; w < N_WRITERS; w++) {
                 if (vf->ready[w]) {
                         avro_value_decref(&vf->value[w]);
                         avro_value_iface_decref(vf->iface[w]);
@@ -3283,24 +6322,40 @@ fnv64(uint64_t h, const void *d, size_t n)
         return h;
 }
 
+static int32_t
+attr_partition(const struct bene *bn, int np)
+{
+        return (int32_t)(fnv1a32(bn->mbi, strlen(bn->mbi)) % (uint32_t)np);
+}
+
+/*
+ * Attribution records: @p phase 0 is the roster produced before the
+ * claims (ADD per beneficiary with a record), phase 1 the mid-stream
+ * changes. Waits for every delivery.
+ */
 static void
-produce_attribution(struct producer *pr, struct buf *b)
+produce_attribution(struct producer *pr, struct buf *b, int phase)
 {
         struct gen *g = pr->g;
         int np = topic_partitions(pr->rk, g->o.attr_topic);
         size_t n = 0;
+        size_t count = phase == 0 ? g->n_benes : g->n_upd;
 
-        for (size_t i = 0; i < g->n_benes; i++) {
-                const struct bene *bn = &g->benes[i];
+        for (size_t i = 0; i < count; i++) {
+                const struct bene *bn =
+                        &g->benes[phase == 0 ? i : g->upd[i].bene];
 
-                if (!bn->attributed) {
-                        continue;
-                }
                 b->len = 0;
-                encode_attribution(g, bn, b);
-                produce_one(pr, g->o.attr_topic,
-                            (int32_t)(fnv1a32(bn->mbi, strlen(bn->mbi)) %
-                                      (uint32_t)np),
+                if (phase == 0) {
+                        if (!roster_rec(g, bn)->present) {
+                                continue;
+                        }
+                        encode_attribution(g, bn, roster_rec(g, bn), CH_ADD, b);
+                } else {
+                        encode_attribution(g, bn, &g->upd[i].to,
+                                           (enum change)g->upd[i].change, b);
+                }
+                produce_one(pr, g->o.attr_topic, attr_partition(bn, np),
                             bn->mbi, strlen(bn->mbi), b, ATTR_TAG | i);
                 if ((++n & 1023) == 0) {
                         rd_kafka_poll(pr->rk, 0);
@@ -3308,9 +6363,10 @@ produce_attribution(struct producer *pr, struct buf *b)
         }
         flush_all(pr);
         fprintf(stderr,
-                "claimsgen: %zu attribution records to %s (%d "
+                "claimsgen: %zu attribution records%s to %s (%d "
                 "partitions)\n",
-                n, g->o.attr_topic, np);
+                n, phase == 0 ? "" : " (mid-stream changes)", g->o.attr_topic,
+                np);
 }
 
 static void
@@ -3359,7 +6415,7 @@ run_messages(struct gen *g, struct producer *pr)
         }
         g->seq_digest = UINT64_C(14695981039346656037);
         if (pr != NULL && g->o.attr_topic != NULL) {
-                produce_attribution(pr, &b);
+                produce_attribution(pr, &b, 0);
         }
         t0 = now_s();
         for (size_t i = 0; i < g->n_msgs; i++) {
@@ -3383,6 +6439,13 @@ run_messages(struct gen *g, struct producer *pr)
                 if (g->o.verify &&
                     (m->kind == MSG_VERSION || m->kind == MSG_DUPLICATE)) {
                         verify_claim(g, &vf, &g->versions[m->ref], &b);
+                }
+                if (pr != NULL && g->o.attr_topic != NULL && mid_stream(g) &&
+                    i == g->n_msgs / 2) {
+                        /* The changes arrive after half the claims. */
+                        flush_all(pr);
+                        produce_attribution(pr, &b, 1);
+                        encode_msg(g, m, &b);
                 }
                 if (pr != NULL) {
                         produce_one(pr, g->o.topic, m->partition, key, klen, &b,
@@ -3465,13 +6528,35 @@ adopt_offsets(struct gen *g, const struct producer *pr)
 static void
 gen_free(struct gen *g)
 {
-        for (int w = 1; w < 4; w++) {
+        for (int w = 1; w < N_WRITERS; w++) {
                 avro_schema_decref(g->w[w].schema);
         }
         avro_schema_decref(g->marker.schema);
         avro_schema_decref(g->attribution.schema);
         agg_free(&g->final);
         agg_free(&g->byrecv);
+        for (size_t j = 0; j < g->n_ydef; j++) {
+                struct mcand *mc = &g->cand[j];
+
+                for (int k = 0; k < ML__COUNT; k++) {
+                        free(mc->match[k].v);
+                        free(mc->alt[k].v);
+                        free(mc->miss[k].v);
+                }
+                free(mc->bare.v);
+                free(mc->lo.v);
+                free(mc->hi.v);
+                free(mc->below.v);
+                free(mc->above.v);
+                free(mc->lenmiss.v);
+        }
+        free(g->cand);
+        free(g->ydef);
+        free(g->planned_match.v);
+        free(g->planned_miss.v);
+        mset_free(&g->ms);
+        free(g->codes);
+        free(g->upd);
         free(g->inst_keys.k);
         free(g->watermark);
         free(g->base);
@@ -3519,6 +6604,15 @@ usage(FILE *f)
               "Avro-C\n"
               "  --dump FILE              also write every message to FILE "
               "(see docs)\n"
+              "  --measures DIR|none      measure definitions (default: "
+              "config/measures of\n"
+              "                           the tree holding the binary or "
+              "this source)\n"
+              "  --reattribute N          N beneficiaries change assignment "
+              "after half the\n"
+              "                           claims (0)\n"
+              "  --final-attribution-first  produce only the final roster, "
+              "before the claims\n"
               "  -X prop=value            extra librdkafka producer "
               "property\n",
               f);
@@ -3558,6 +6652,9 @@ enum opt_id {
         O_CANARY,
         O_VERIFY,
         O_DUMP,
+        O_MEASURES,
+        O_REATTRIBUTE,
+        O_FINAL_FIRST,
         O_HELP,
 };
 
@@ -3580,6 +6677,9 @@ static const struct option long_opts[] = {
         {"canary", no_argument, NULL, O_CANARY},
         {"verify", no_argument, NULL, O_VERIFY},
         {"dump", required_argument, NULL, O_DUMP},
+        {"measures", required_argument, NULL, O_MEASURES},
+        {"reattribute", required_argument, NULL, O_REATTRIBUTE},
+        {"final-attribution-first", no_argument, NULL, O_FINAL_FIRST},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
 };
@@ -3655,6 +6755,16 @@ parse_opt(struct opts *o, int c, char *arg)
         case O_DUMP:
                 o->dump = arg;
                 break;
+        case O_MEASURES:
+                o->measures = arg;
+                break;
+        case O_REATTRIBUTE:
+                o->reattribute =
+                        (int)parse_long(arg, 0, 10000000, "--reattribute");
+                break;
+        case O_FINAL_FIRST:
+                o->final_first = true;
+                break;
         case 'X':
                 if (o->n_props == MAX_PROPS) {
                         die("-X: at most %d properties", MAX_PROPS);
@@ -3712,12 +6822,21 @@ main(int argc, char **argv)
         parse_args(&g->o, argc, argv);
         init_schemas(g);
         rng_seed(&g->rng, g->o.seed);
+        rng_seed(&g->rng_attr, mix64(g->o.seed ^ UINT64_C(0x5EA77B1B07A7E)));
         g->id_off = g->o.seed % 7919;
         g->jan1 = clm_date_days(g->o.year, 1, 1);
         g->dec31 = clm_date_days(g->o.year, 12, 31);
 
+        setup_measures(g);
         gen_benes(g);
         gen_claims(g);
+        gen_scripted(g);
+        g->n_good_claims = g->n_claims;
+        g->n_good_versions = g->n_versions;
+        gen_reattribution(g);
+        for (size_t i = 0; i < g->n_benes; i++) {
+                g->n_attributed += g->benes[i].att.present;
+        }
         gen_deliveries(g);
         order_messages(g);
         simulate(g);
@@ -3748,7 +6867,12 @@ main(int argc, char **argv)
 
         mkdir_p(g->o.out);
         write_attribution_csv(g);
+        write_reattribution(g);
         write_participants_csv(g);
+        write_quality(g);
+        write_population(g);
+        write_sorted(g, "scripted.tsv", g->scripted, g->n_scripted);
+        g->scripted = NULL;
         rows = write_agg(g, &g->final, "expected.tsv", false, totals);
         rows_recv =
                 write_agg(g, &g->byrecv, "expected_received.tsv", true, NULL);
