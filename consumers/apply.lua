@@ -15,6 +15,7 @@
 --   Messages (integers as msgpack integers, the rest strings):
 --     C off claimkey version_h digest rank adj bene_h recv_yyyymm
 --       tin1 tin2 npi1 npi2 blob nb {year month suffix paid allowed cnt}*nb
+--       (tinN/npiN are participant fields 'tin:<TIN>'/'npi:<NPI>', or '')
 --       qyear quality stay
 --     D off reason
 --     M
@@ -187,6 +188,7 @@ local function apply(keys, args)
     end
 
     local incr = {}        -- key -> field -> delta
+    local incr3 = {}       -- key -> field prefix -> {paid, allowed, count}
     local keycache = {}    -- target -> year -> counter key
     local claim_set = {}   -- claim key -> new state (last write wins)
     local claim_cache = {}
@@ -206,6 +208,21 @@ local function apply(keys, args)
         if v ~= 0 then
             local t = child(incr, key)
             t[field] = (t[field] or 0) + v
+        end
+    end
+
+    -- The expenditure triple of a field prefix (fields prefix .. p/a/n):
+    -- one table entry and no string building per claim bucket; the field
+    -- names are made once per batch when written.
+    local function add3(key, fp, p, a, c)
+        local t = child(incr3, key)
+        local v = t[fp]
+        if not v then
+            t[fp] = {p, a, c}
+        else
+            v[1] = v[1] + p
+            v[2] = v[2] + a
+            v[3] = v[3] + c
         end
     end
 
@@ -263,7 +280,6 @@ local function apply(keys, args)
         return v
     end
 
-    local fallback = {'tin:', 'tin:', 'npi:', 'npi:'}
 
     -- Read in bulk what the batch will look up one by one: claim states
     -- (MGET), attribution for every year a claim touches or a record
@@ -273,9 +289,9 @@ local function apply(keys, args)
         local benes, seen_b = {}, {}
         local parts, seen_p = {}, {}
         local function want_bene(year, bh)
-            local sk = year .. bh
-            if not seen_b[sk] then
-                seen_b[sk] = true
+            local s = child(seen_b, year)
+            if not s[bh] then
+                s[bh] = true
                 local l = child(benes, year)
                 l[#l + 1] = bh
             end
@@ -292,16 +308,13 @@ local function apply(keys, args)
                 for b = 0, m[15] - 1 do
                     local year = m[16 + 6 * b]
                     want_bene(year, bh)
-                    for i = 1, 4 do
-                        local id = m[9 + i]
-                        if id ~= '' then
-                            local f = fallback[i] .. id
-                            local sk = year .. f
-                            if not seen_p[sk] then
-                                seen_p[sk] = true
-                                local l = child(parts, year)
-                                l[#l + 1] = f
-                            end
+                    local s = child(seen_p, year)
+                    for i = 10, 13 do
+                        local f = m[i]
+                        if f ~= '' and not s[f] then
+                            s[f] = true
+                            local l = child(parts, year)
+                            l[#l + 1] = f
                         end
                     end
                 end
@@ -347,10 +360,9 @@ local function apply(keys, args)
     -- (docs/netting.md section 4, step 2).
     local function fallback_of(year, m)
         local t = child(part_cache, year)
-        for i = 1, 4 do
-            local id = m[9 + i]
-            if id ~= '' then
-                local f = fallback[i] .. id
+        for i = 10, 13 do
+            local f = m[i]
+            if f ~= '' then
                 local a = t[f]
                 if a == nil then
                     a = call('HGET', prefix .. 'participant:' .. year, f)
@@ -391,12 +403,8 @@ local function apply(keys, args)
         local field = field_of(target, e, sfx)
         local lk = ledger_key(year, bh)
         local lf = string.sub(sfx, 2) .. f .. ':'
-        add(ck, field .. 'p', sign * p)
-        add(ck, field .. 'a', sign * a)
-        add(ck, field .. 'n', sign * c)
-        add(lk, lf .. 'p', sign * p)
-        add(lk, lf .. 'a', sign * a)
-        add(lk, lf .. 'n', sign * c)
+        add3(ck, field, sign * p, sign * a, sign * c)
+        add3(lk, lf, sign * p, sign * a, sign * c)
         return target
     end
 
@@ -567,6 +575,14 @@ local function apply(keys, args)
         if pend then
             for f, d in pairs(pend) do
                 t[f] = (t[f] or 0) + d
+            end
+        end
+        pend = incr3[lk]
+        if pend then
+            for f, d in pairs(pend) do
+                t[f .. 'p'] = (t[f .. 'p'] or 0) + d[1]
+                t[f .. 'a'] = (t[f .. 'a'] or 0) + d[2]
+                t[f .. 'n'] = (t[f .. 'n'] or 0) + d[3]
             end
         end
         return t
@@ -791,6 +807,19 @@ local function apply(keys, args)
         for field, v in pairs(fields) do
             if v ~= 0 then
                 call('HINCRBY', key, field, fmt('%d', v))
+            end
+        end
+    end
+    for key, fields in pairs(incr3) do
+        for fp, v in pairs(fields) do
+            if v[1] ~= 0 then
+                call('HINCRBY', key, fp .. 'p', fmt('%d', v[1]))
+            end
+            if v[2] ~= 0 then
+                call('HINCRBY', key, fp .. 'a', fmt('%d', v[2]))
+            end
+            if v[3] ~= 0 then
+                call('HINCRBY', key, fp .. 'n', fmt('%d', v[3]))
             end
         end
     end

@@ -181,6 +181,21 @@ push_str(struct clm_batch *b, const char *s)
         return push(b, s, strlen(s));
 }
 
+/* "<tag><id>", or "" when id is empty. */
+static int
+push_prefixed(struct clm_batch *b, const char *tag, const char *id)
+{
+        char buf[8 + CLM_PROV_MAX];
+        char *p = buf;
+
+        if (id[0] == '\0') {
+                return push(b, "", 0);
+        }
+        p = put_str(p, tag);
+        p = put_str(p, id);
+        return push(b, buf, (size_t)(p - buf));
+}
+
 static int
 push_i64(struct clm_batch *b, int64_t v)
 {
@@ -557,10 +572,14 @@ clm_batch_add_claim(struct clm_batch *b,
         rc |= push(b, rank, rank_len);
         first = b->n_args;
         rc |= push_str(b, adj);
-        rc |= push_str(b, c->billing_tin);
-        rc |= push_str(b, c->n_lines > 0 ? c->lines[0].rendering_tin : "");
-        rc |= push_str(b, c->billing_npi);
-        rc |= push_str(b, c->n_lines > 0 ? c->lines[0].rendering_npi : "");
+        /* As participant:<year> field names, so the function looks them
+         * up without building strings. */
+        rc |= push_prefixed(b, "tin:", c->billing_tin);
+        rc |= push_prefixed(
+                b, "tin:", c->n_lines > 0 ? c->lines[0].rendering_tin : "");
+        rc |= push_prefixed(b, "npi:", c->billing_npi);
+        rc |= push_prefixed(
+                b, "npi:", c->n_lines > 0 ? c->lines[0].rendering_npi : "");
         for (size_t k = 0; k < nb; k++) {
                 /* "%s%d,%02d,%02d,%" PRId64 ",%" PRId64 ",%d"; at most
                  * 1 + 3 * 12 + 2 * 21 + 2 bytes. */
