@@ -1709,10 +1709,12 @@ static void
 alt_spellings(struct gen *g, const struct idvec *match, struct idvec *alt)
 {
         for (size_t i = 0; i < match->n; i++) {
-                const char *s = code_str(g, match->v[i]);
-                size_t n = strlen(s);
-                char a[CODE_LEN];
+                char s[CODE_LEN]; /* code_intern may move the table */
+                size_t n;
+                char a[CODE_LEN + 1];
 
+                snprintf(s, sizeof(s), "%s", code_str(g, match->v[i]));
+                n = strlen(s);
                 if (n > 3 && n + 1 < CODE_LEN) {
                         snprintf(a, sizeof(a), "%.3s.%s", s, s + 3);
                         idvec_add(alt, code_intern(g, a));
@@ -1747,9 +1749,11 @@ range_extras(struct gen *g, const struct clist *l, struct mcand *mc)
                 if (code_step(e->hi, 1, a)) {
                         add_if(g, &mc->above, l, false, a);
                 }
-                if (strlen(e->lo) + 1 < CODE_LEN && strcmp(e->lo, e->hi) < 0) {
-                        snprintf(a, sizeof(a), "%s0", e->lo);
-                        add_if(g, &mc->lenmiss, l, false, a);
+                if (strcmp(e->lo, e->hi) < 0) {
+                        char b[CODE_LEN + 1];
+
+                        snprintf(b, sizeof(b), "%s0", e->lo);
+                        add_if(g, &mc->lenmiss, l, false, b);
                 }
         }
 }
@@ -5936,7 +5940,7 @@ write_summary_quality(const struct gen *g, FILE *f)
                         g->n_rkind[k]);
         }
         fprintf(f, "reattribute.changes=%" PRIu64 "\n", g->n_changes);
-        fprintf(f, "stats.reattributed=%" PRIu64 "\n",
+        fprintf(f, "stats.reattributed.min=%" PRIu64 "\n",
                 mid_stream(g) ? g->n_changes : 0);
 }
 
