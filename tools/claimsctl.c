@@ -458,6 +458,7 @@ report(struct ctl *ctl)
 #define DEFAULT_MAX_LAG 10000
 #define DEFAULT_STALE_S 15
 #define EXIT_USAGE      64
+#define AGO_LEN         24 /* "%" PRId64 plus a unit */
 
 struct mon_opts {
         bool json;
@@ -841,7 +842,7 @@ mon_free(struct mon *m)
 
 /* "12s", "5m", "3h", "2d"; "-" when unknown. */
 static const char *
-ago(int64_t ms, char buf[16])
+ago(int64_t ms, char buf[AGO_LEN])
 {
         int64_t s = ms / 1000;
 
@@ -849,13 +850,13 @@ ago(int64_t ms, char buf[16])
                 return "-";
         }
         if (s < 120) {
-                (void)snprintf(buf, 16, "%" PRId64 "s", s);
+                (void)snprintf(buf, AGO_LEN, "%" PRId64 "s", s);
         } else if (s < 7200) {
-                (void)snprintf(buf, 16, "%" PRId64 "m", s / 60);
+                (void)snprintf(buf, AGO_LEN, "%" PRId64 "m", s / 60);
         } else if (s < 172800) {
-                (void)snprintf(buf, 16, "%" PRId64 "h", s / 3600);
+                (void)snprintf(buf, AGO_LEN, "%" PRId64 "h", s / 3600);
         } else {
-                (void)snprintf(buf, 16, "%" PRId64 "d", s / 86400);
+                (void)snprintf(buf, AGO_LEN, "%" PRId64 "d", s / 86400);
         }
         return buf;
 }
@@ -882,9 +883,9 @@ static void
 print_instance_row(const struct inst *in, int w, int64_t now)
 {
         const redisReply *h = in->h;
-        char a[16];
-        char b[16];
-        char c[16];
+        char a[AGO_LEN];
+        char b[AGO_LEN];
+        char c[AGO_LEN];
         char err[96] = "-";
 
         if (hget(h, "last_error")[0] != '\0') {
@@ -909,8 +910,8 @@ print_instance_row(const struct inst *in, int w, int64_t now)
 static void
 print_local_row(const struct mon *m, int w, int64_t now)
 {
-        char a[16];
-        char c[16];
+        char a[AGO_LEN];
+        char c[AGO_LEN];
         char err[96] = "-";
 
         if (m->local.last_error[0] != '\0') {

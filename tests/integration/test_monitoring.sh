@@ -125,6 +125,19 @@ check "status --json: health, instance, partitions, outcomes" \
                 and all(p['lag'] == 0 for p in d['partitions'] if p['partition'].startswith('$CLAIMS/'))
                 and d['outcomes']['claims'] == $(stat_of claims)"
 check "the local status file says running" grep -q '^state=running$' "$STATUS_FILE"
+# The read-only reporting user of deploy/redis-users.acl is enough for both.
+if declare -F acl_rules >/dev/null && [[ -n $(acl_rules claimsd-report) ]]; then
+        # shellcheck disable=SC2046
+        "${RCLI[@]}" ACL SETUSER claimsd-report reset $(acl_rules claimsd-report) \
+                '>report-pw' >/dev/null
+        (umask 077 && echo report-pw >"$WORK/report.pw")
+        write_config "$WORK/report.conf" "redis.user = claimsd-report" \
+                "redis.password_file = $WORK/report.pw"
+        check "the read-only claimsd-report ACL user can run health and status" \
+                bash -c "'$BUILD/claimsctl' -c '$WORK/report.conf' health | grep -q '^healthy:' &&
+                         '$BUILD/claimsctl' -c '$WORK/report.conf' status --json |
+                         python3 -m json.tool >/dev/null"
+fi
 "${CTL[@]}" status --json >"$WORK/status-healthy.json"
 "${CTL[@]}" status >"$WORK/status-healthy.txt"
 log "phase 1 (healthy) done at $((SECONDS - t0))s"

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The shipped unit: `systemd-analyze verify` passes and the offline security
-# review scores it at most 2.0 (lower is better). The unit's binary paths are
-# pointed at this build's claimsd so verify can check they exist.
+# The unit as `cmake --install` installs it (staged with DESTDIR): it has the
+# lifecycle directives the daemon relies on (Type=notify, the watchdog,
+# ExecStartPre=claimsd --check-config, ExecReload, RestartPreventExitStatus=78,
+# RuntimeDirectory for the status file claimsctl health reads),
+# `systemd-analyze verify` passes and the offline security review scores it
+# at most 2.0 (lower is better). The unit's binary paths are pointed at the
+# staged claimsd so verify can check they exist.
 set -euo pipefail
 SRC=${CLM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${CLM_BUILD_DIR:-$SRC/build}
@@ -12,25 +16,39 @@ if ! command -v systemd-analyze >/dev/null; then
 fi
 WORK=$(mktemp -d /tmp/clm-sd-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-sbin=$(sed -n 's|^ExecStart=\([^ ]*\)/claimsd .*|\1|p' "$BUILD/claimsd.service")
-sed "s|$sbin/claimsd|$BUILD/claimsd|g" "$BUILD/claimsd.service" >"$WORK/claimsd.service"
 passed=0
 failed=0
-if systemd-analyze verify "$WORK/claimsd.service"; then
-        echo "ok   - systemd-analyze verify"
-        passed=$((passed + 1))
-else
-        echo "FAIL - systemd-analyze verify"
-        failed=$((failed + 1))
-fi
+check() {
+        local name=$1
+        shift
+        if "$@"; then
+                echo "ok   - $name"
+                passed=$((passed + 1))
+        else
+                echo "FAIL - $name"
+                failed=$((failed + 1))
+        fi
+}
+
+DESTDIR=$WORK/root cmake --install "$BUILD" >"$WORK/install.log" 2>&1 ||
+        { cat "$WORK/install.log"; exit 1; }
+unit=$(find "$WORK/root" -path '*/systemd/system/claimsd.service' | head -1)
+check "cmake --install installs the unit" test -n "$unit"
+unit=${unit:-$BUILD/claimsd.service}
+sbin=$(sed -n 's|^ExecStart=\([^ ]*\)/claimsd .*|\1|p' "$unit")
+for line in "Type=notify" "NotifyAccess=main" "WatchdogSec=30s" \
+        "ExecStartPre=$sbin/claimsd --check-config -c /etc/claimsd/claimsd.conf" \
+        "ExecStart=$sbin/claimsd -c /etc/claimsd/claimsd.conf" \
+        "ExecReload=/bin/kill -HUP \$MAINPID" "RestartPreventExitStatus=78" \
+        "Restart=on-failure" "RuntimeDirectory=claimsd"; do
+        check "unit has $line" grep -qxF "$line" "$unit"
+done
+check "the installed claimsd runs" "$WORK/root$sbin/claimsd" --version
+sed "s|$sbin/claimsd|$WORK/root$sbin/claimsd|g" "$unit" >"$WORK/claimsd.service"
+check "systemd-analyze verify" systemd-analyze verify "$WORK/claimsd.service"
 score=$(systemd-analyze security --offline=true "$WORK/claimsd.service" 2>&1 |
         sed -n 's/.*Overall exposure level for claimsd.service: \([0-9.]*\).*/\1/p')
-if [[ -n $score ]] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
-        echo "ok   - systemd-analyze security exposure $score <= 2.0"
-        passed=$((passed + 1))
-else
-        echo "FAIL - systemd-analyze security exposure '${score}' > 2.0"
-        failed=$((failed + 1))
-fi
+check "systemd-analyze security exposure '$score' <= 2.0" \
+        awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 2.0) }'
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
