@@ -6,29 +6,12 @@
 # `systemd-analyze verify` passes and the offline security review scores it
 # at most 2.0 (lower is better). The unit's binary paths are pointed at the
 # staged claimsd so verify can check they exist.
-set -euo pipefail
-SRC=${CLM_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${CLM_BUILD_DIR:-$SRC/build}
+source "$(dirname "$0")/lib.sh"
 if ! command -v systemd-analyze >/dev/null; then
         echo "systemd-analyze not available: skipped"
         echo "0 passed, 0 failed, 1 skipped"
         exit 0
 fi
-WORK=$(mktemp -d /tmp/clm-sd-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-passed=0
-failed=0
-check() {
-        local name=$1
-        shift
-        if "$@"; then
-                echo "ok   - $name"
-                passed=$((passed + 1))
-        else
-                echo "FAIL - $name"
-                failed=$((failed + 1))
-        fi
-}
 
 DESTDIR=$WORK/root cmake --install "$BUILD" >"$WORK/install.log" 2>&1 ||
         { cat "$WORK/install.log"; exit 1; }
@@ -50,5 +33,4 @@ score=$(systemd-analyze security --offline=true "$WORK/claimsd.service" 2>&1 |
         sed -n 's/.*Overall exposure level for claimsd.service: \([0-9.]*\).*/\1/p')
 check "systemd-analyze security exposure '$score' <= 2.0" \
         awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 2.0) }'
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish
