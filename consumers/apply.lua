@@ -169,7 +169,9 @@ local function apply(keys, args)
     local wm, n = args[5], tonumber(args[6])
     local call = redis.call
     local msgs = cmsgpack.unpack(args[7])
-    local measures = parse_measures(args[8])
+    if type(msgs) ~= 'table' or #msgs ~= n then
+        return redis.error_reply('ERR claimsd_apply: malformed batch')
+    end
 
     local stored = call('HGET', keys[1], tp)
     if stored and stored ~= from then
@@ -186,6 +188,41 @@ local function apply(keys, args)
         return redis.error_reply('ERR claimsd_apply: ' .. prefix
             .. ' holds layout ' .. layout .. ', this claimsd writes 2')
     end
+
+    -- The measure definitions a prefix is counted with are fixed by the
+    -- first caller that brings them (stored in <prefix>measures); every
+    -- later caller must bring the same ones, except an attribution-only
+    -- batch without any (claimsctl with a config lacking
+    -- quality.measures_dir), which uses the stored ones. Counts made under
+    -- two definitions would be wrong without any sign of it.
+    local mine = args[8] or ''
+    local stored_m = call('GET', prefix .. 'measures')
+    local store_m = false
+    if not stored_m then
+        if mine ~= '' then
+            if tonumber(call('HGET', prefix .. 'stats', 'claims') or '0') > 0
+            then
+                return redis.error_reply('ERR claimsd_apply: quality '
+                    .. 'measures turned on for ' .. prefix .. ', whose claims '
+                    .. 'were counted without them; replay into a new prefix')
+            end
+            store_m = true
+        end
+    elseif mine == '' then
+        for x = 1, #msgs do
+            if msgs[x][1] == 'C' then
+                return redis.error_reply('ERR claimsd_apply: ' .. prefix
+                    .. ' counts quality measures; set quality.measures_dir '
+                    .. '(the same definitions)')
+            end
+        end
+        mine = stored_m
+    elseif mine ~= stored_m then
+        return redis.error_reply('ERR claimsd_apply: measure definitions '
+            .. 'differ from those ' .. prefix .. ' was counted with; '
+            .. 'replay into a new prefix')
+    end
+    local measures = parse_measures(mine)
 
     local incr = {}        -- key -> field -> delta
     local incr3 = {}       -- key -> field prefix -> {paid, allowed, count}
@@ -685,7 +722,7 @@ local function apply(keys, args)
         end
     end
 
-    if type(msgs) ~= 'table' or #msgs ~= n or not prefetch() then
+    if not prefetch() then
         return redis.error_reply('ERR claimsd_apply: malformed batch')
     end
     for x = 1, n do
@@ -772,6 +809,9 @@ local function apply(keys, args)
     -- All reads are done; from here on only writes.
     if not layout then
         call('SET', prefix .. 'layout', '2')
+    end
+    if store_m then
+        call('SET', prefix .. 'measures', mine)
     end
     local kv = {}
     for ck, st in pairs(claim_set) do

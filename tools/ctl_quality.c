@@ -714,6 +714,19 @@ parse_row(char *line, struct clm_attribution *a)
                 *p++ = '\0';
         }
         memset(a, 0, sizeof(*a));
+        if (n >= 3 && col[0][0] != '\0' && col[1][0] == '\0' &&
+            strlen(col[0]) < sizeof(a->mbi)) {
+                /* No ACO: the assignment for that year ends (TERMINATE). */
+                year = strtol(col[2], &end, 10);
+                if (*end != '\0' || year < 1900 || year > 2200) {
+                        return -1;
+                }
+                strcpy(a->mbi, col[0]);
+                a->performance_year = (int32_t)year;
+                a->change = CLM_ATTR_TERMINATE;
+                a->birth_date = CLM_DATE_NULL;
+                return 0;
+        }
         if (n < 5 || col[0][0] == '\0' || col[1][0] == '\0' ||
             strlen(col[0]) >= sizeof(a->mbi) ||
             strlen(col[1]) >= sizeof(a->aco_id) ||
@@ -816,6 +829,9 @@ ctl_load_attribution(const struct clm_config *cfg,
                 rc = CLM_ERR_REDIS;
         }
         if (rc == CLM_OK) {
+                /* Status changes need the definitions (the function checks
+                 * they are the prefix's own). */
+                clm_batch_set_measures(b, cfg->measures);
                 clm_batch_reset(b, cfg->redis_prefix, LOAD_SOURCE, pos);
         }
         while (rc == CLM_OK && fgets(line, sizeof(line), f) != NULL) {

@@ -14,7 +14,8 @@
 
 /**
  * @brief Load a roster CSV (mbi,aco_id,performance_year,enrollment_type,
- * month_flags[,data_sharing_excluded[,birth_date[,sex]]]) through the
+ * month_flags[,data_sharing_excluded[,birth_date[,sex]]]; an empty
+ * aco_id ends the beneficiary's assignment for the year) through the
  * claimsd_apply function, exactly like the attribution topic, so a change
  * moves history and population counts. Rows go in batches behind the
  * function's offset fence under the source "claimsctl/attribution".

@@ -70,7 +70,8 @@ check "claimsd: FUNCTION DELETE refused" refuses claimsd FUNCTION DELETE claimsd
 check "claimsd: DEL refused" refuses claimsd DEL claimsd:offset
 check "claimsd: a key outside the prefix refused" \
         refuses claimsd HSET other:key f 1
-check "claimsctl: FCALL refused" refuses claimsctl FCALL claimsd_apply 0
+check "claimsctl: FLUSHDB refused" refuses claimsctl FLUSHDB
+check "claimsctl: FUNCTION DELETE refused" refuses claimsctl FUNCTION DELETE claimsd
 check "claimsd-report: writes refused" refuses claimsd-report HSET claimsd:stats f 1
 check "claimsd-report: SADD refused" refuses claimsd-report SADD claimsd:acos X
 # A function's inner calls are checked against the caller's rules too.

@@ -742,11 +742,96 @@ Test(apply, refuses_a_prefix_written_by_an_older_layout)
         clm_batch_reset(b, "p:", "t/0", 1);
         (void)clm_batch_add_claim(b, &kh, 1, &c);
         clm_batch_argv(b, &argc, &argv, &lens);
-        cr_assert(not(eq(int,
-                         clm_sink_apply(sink, 1, &argc, &argv, &lens, &res),
-                         CLM_OK)));
+        cr_assert(
+                not(eq(int, clm_sink_apply(sink, 1, &argc, &argv, &lens, &res),
+                       CLM_OK)));
         cr_assert(not(eq(ptr, strstr(clm_sink_errstr(sink), "older layout"),
                          NULL)),
                   "%s", clm_sink_errstr(sink));
         cr_assert(eq(i64, hget("p:offset", "t/0"), 1));
+}
+
+Test(apply, measure_definitions_are_fixed_per_prefix)
+{
+        static const char *const met[] = {"99213", "3046F", NULL};
+        struct clm_claim c = coded_claim("C1", "E119", met);
+        struct clm_claim plain = make_claim("v1", CLM_ADJ_ORIGINAL, 0, 4, 1);
+        struct clm_measures *other = NULL;
+        char path[300];
+        char err[256] = "";
+        FILE *f;
+        int argc;
+        const char **argv;
+        const size_t *lens;
+        struct clm_apply_result res;
+        redisReply *r;
+
+        quality_on();
+        (void)apply_one(0, &c);
+        r = redisCommand(rc_, "GET p:measures");
+        cr_assert(eq(str, r->str, (char *)clm_measures_lua_table(ms)));
+        freeReplyObject(r);
+
+        /* A caller without definitions may still change attribution: the
+         * stored ones re-evaluate the beneficiary. */
+        clm_batch_set_measures(b, NULL);
+        assign(0, "A0001", CLM_ENR_AGED_NON_DUAL, 4095, 1955, 'F');
+        cr_assert(eq(i64, q("A0001", "001:num"), 1));
+
+        /* ... but not count claims, nor bring other definitions. */
+        clm_batch_reset(b, "p:", "t/0", 1);
+        (void)clm_batch_add_claim(b, &kh, 1, &plain);
+        clm_batch_argv(b, &argc, &argv, &lens);
+        cr_assert(
+                not(eq(int, clm_sink_apply(sink, 1, &argc, &argv, &lens, &res),
+                       CLM_OK)));
+        cr_assert(not(eq(ptr,
+                         strstr(clm_sink_errstr(sink), "quality.measures_dir"),
+                         NULL)),
+                  "%s", clm_sink_errstr(sink));
+        (void)snprintf(path, sizeof(path), "%s/other.conf", dir);
+        f = fopen(path, "w");
+        fputs("[measure 001]\nname = x\nyears = 2025-2025\ndirection = lower\n"
+              "denominator.dx = E11*\n",
+              f);
+        fclose(f);
+        cr_assert(eq(int,
+                     clm_measures_load_file(path, &other, err, sizeof(err)),
+                     CLM_OK),
+                  "%s", err);
+        clm_batch_set_measures(b, other);
+        clm_batch_reset(b, "p:", "t/0", 1);
+        (void)clm_batch_add_claim(b, &kh, 1, &plain);
+        clm_batch_argv(b, &argc, &argv, &lens);
+        cr_assert(
+                not(eq(int, clm_sink_apply(sink, 1, &argc, &argv, &lens, &res),
+                       CLM_OK)));
+        cr_assert(not(eq(ptr, strstr(clm_sink_errstr(sink), "differ"), NULL)),
+                  "%s", clm_sink_errstr(sink));
+        clm_batch_set_measures(b, NULL);
+        clm_measures_free(other);
+        cr_assert(eq(i64, hget("p:offset", "t/0"), 1));
+}
+
+Test(apply, quality_cannot_be_turned_on_after_claims_were_counted)
+{
+        struct clm_claim c = make_claim("v1", CLM_ADJ_ORIGINAL, 0, 4, 1);
+        int argc;
+        const char **argv;
+        const size_t *lens;
+        struct clm_apply_result res;
+
+        (void)apply_one(0, &c);
+        quality_on();
+        c = make_claim("w1", CLM_ADJ_ORIGINAL, 0, 4, 1);
+        strcpy(c.billing_ccn, "999999");
+        clm_batch_reset(b, "p:", "t/0", 1);
+        (void)clm_batch_add_claim(b, &kh, 1, &c);
+        clm_batch_argv(b, &argc, &argv, &lens);
+        cr_assert(
+                not(eq(int, clm_sink_apply(sink, 1, &argc, &argv, &lens, &res),
+                       CLM_OK)));
+        cr_assert(
+                not(eq(ptr, strstr(clm_sink_errstr(sink), "turned on"), NULL)),
+                "%s", clm_sink_errstr(sink));
 }

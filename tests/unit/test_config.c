@@ -193,10 +193,12 @@ Test(config, default_schema_ids_when_none_configured)
                 int32_t id;
                 const char *ref;
         } want[] = {{1, "claim_event.v1"},
-                    {2, "claim_event"},
+                    {2, "claim_event.v2"},
                     {3, "claim_event.v3"},
+                    {4, "claim_event"},
                     {10, "delivery_marker"},
-                    {20, "beneficiary_attribution"}};
+                    {20, "beneficiary_attribution.v1"},
+                    {21, "beneficiary_attribution"}};
         struct clm_config *cfg = load_ok("");
         size_t i;
 
@@ -1027,7 +1029,7 @@ Test(config, reload_applies_reloadable_and_keeps_the_rest)
         cr_assert(eq(int, cur->redis_port, 6379));
         cr_assert(eq(str, cur->kafka[0].value, (char *)"g1"));
         cr_assert(eq(ptr, cur->instance, NULL));
-        cr_assert(eq(sz, cur->n_schemas, (size_t)5));
+        cr_assert(eq(sz, cur->n_schemas, (size_t)7));
 
         assert_contains(out, "<5>config reload: batch.size applied\n");
         assert_contains(out, "<5>config reload: batch.linger applied\n");
@@ -1375,7 +1377,7 @@ Test(config, example_file_loads)
         cr_assert(eq(int, cfg->redis_port, 6379));
         cr_assert(eq(sz, cfg->n_kafka, (size_t)2));
         cr_assert(eq(str, cfg->kafka[1].key, (char *)"group.id"));
-        cr_assert(eq(sz, cfg->n_schemas, (size_t)5));
+        cr_assert(eq(sz, cfg->n_schemas, (size_t)7));
         clm_config_free(cfg);
 }
 
