@@ -20,7 +20,9 @@
 # exit 1 only on a wrong answer or a broken run.
 #
 # Environment (defaults): CLAIMS (300000), PARTITIONS (4), BENES (CLAIMS/5),
-# ACOS (10), SEED (1), BATCH_SIZE (1000), BATCH_LINGER (50ms),
+# ACOS (10), SEED (1), BATCH_SIZE (1000), BATCH_LINGER (50ms), QUALITY (on:
+# quality.measures_dir = config/measures and the quality, outcome and
+# population counters checked against the oracle; off: expenditure only),
 # BATCH1_SECONDS (60), REDIS_BENCH_N (1000000), REDIS_APPENDONLY (yes; "no"
 # turns the main Redis's AOF off to measure its cost), BENCH_KEEP (unset:
 # delete the work dir, topics and Redis data after a good run),
@@ -38,6 +40,7 @@ SEED=${SEED:-1}
 BATCH_SIZE=${BATCH_SIZE:-1000}
 BATCH_LINGER=${BATCH_LINGER:-50ms}
 BATCH1_SECONDS=${BATCH1_SECONDS:-60}
+QUALITY=${QUALITY:-on}
 REDIS_BENCH_N=${REDIS_BENCH_N:-1000000}
 TARGET_RATE=100000
 TARGET_VS_BATCH1=20
@@ -164,6 +167,9 @@ write_config() {
                 echo "batch.size = $4"
                 echo "batch.linger = $BATCH_LINGER"
                 echo "log.level = notice"
+                if [[ $QUALITY == on ]]; then
+                        echo "quality.measures_dir = $ROOT/config/measures"
+                fi
         } >"$1"
 }
 
@@ -246,6 +252,7 @@ MSGS=$(summary_of "$SUM" messages)
 GEN_S=$(calc "$t1 - $t0")
 log "produced $MSGS messages ($(summary_of "$SUM" versions) versions of $CLAIMS claims) in ${GEN_S}s"
 result claims "$CLAIMS"
+result quality "$QUALITY"
 result messages "$MSGS"
 result partitions "$PARTITIONS"
 result bytes "$(summary_of "$SUM" bytes)"
@@ -357,6 +364,15 @@ for s in claims duplicate stale cancel dead_letter markers \
                 die "stats $s = ${have:-0}, want ${want:-0}"
         }
 done
+if [[ $QUALITY == on ]]; then
+        "$BUILD/claimsctl" -c "$WORK/main.conf" quality-counts >"$WORK/got-quality.tsv"
+        "$BUILD/claimsctl" -c "$WORK/main.conf" population >"$WORK/got-pop.tsv"
+        if ! diff -u "$WORK/gen/quality.tsv" "$WORK/got-quality.tsv" >&2 ||
+                ! diff -u "$WORK/gen/population.tsv" "$WORK/got-pop.tsv" >&2; then
+                result correctness FAIL
+                die "quality or population counters differ from the oracle"
+        fi
+fi
 result correctness PASS
 ROWS=$(wc -l <"$WORK/gen/expected.tsv")
 log "  totals equal expected.tsv ($ROWS rows); stats equal the summary"
