@@ -1,20 +1,26 @@
 /*
  * claimsgen: a deterministic synthetic stream of Medicare FFS claim events
  * for claimsd, and the totals claimsd must reach, computed here from
- * docs/netting.md alone.
+ * docs/netting.md and docs/quality.md alone.
  *
- * The whole model lives in memory: beneficiaries and their attribution,
- * ACO participants, claims and their versions (adjustments, cancellations),
- * duplicate and out-of-order deliveries, and bad messages. Every partition
- * is ordered by delivery time, the netting table is simulated to predict the
- * order-dependent stats counters, and the expected expenditure totals are
- * computed with the final-version rule (then cross-checked against the
- * simulation). The messages are then produced to Kafka, or with --dry-run
- * only the output files are written.
+ * The whole model lives in memory: beneficiaries (attribution, birth date,
+ * sex), ACO participants, claims and their versions (adjustments,
+ * cancellations; quality-coded carrier claims; inpatient stays with
+ * discharge statuses), scripted cases with known outcomes, mid-stream
+ * re-attribution, duplicate and out-of-order deliveries, and bad messages.
+ * Every partition is ordered by delivery time, the netting table is
+ * simulated to predict the order-dependent stats counters, and the expected
+ * expenditure totals are computed with the final-version rule (then
+ * cross-checked against the simulation); quality, outcome and population
+ * counts follow from the current versions under the final attribution. The
+ * messages are then produced to Kafka, or with --dry-run only the output
+ * files are written.
  *
- * This file must never use the daemon's decoder, pipeline, key hashing or
- * Redis code: the oracle is independent by construction. It links clm_core
- * only for the embedded schema texts and the calendar helpers. Avro binary
+ * This file must never use the daemon's decoder, pipeline, key hashing,
+ * measure evaluation or Redis code: the oracle is independent by
+ * construction, and reads the measure definitions with its own parser. It
+ * links clm_core only for the embedded schema texts and the calendar
+ * helpers. Avro binary
  * is written by the small encoder below, driven by field tables that are
  * checked against the embedded schemas at startup, so a schema edit that
  * the generator does not know about fails loudly instead of producing
@@ -285,11 +291,9 @@ struct bene {
         uint8_t flags;
 };
 
-#define BF_SCRIPTED 0x01 /* dedicated to a scripted case */
-#define BF_QUALITY  0x02 /* has a quality-coded claim */
-#define BF_STAY     0x04 /* has an inpatient claim */
-#define BF_MOVED    0x08 /* re-attributed mid-stream */
-#define BF_CLAIMS   0x10 /* has at least one claim */
+#define BF_QUALITY 0x02 /* has a quality-coded claim */
+#define BF_STAY    0x04 /* has an inpatient claim */
+#define BF_CLAIMS  0x10 /* has at least one claim */
 
 #define CF_BAD       0x01 /* template of a bad message */
 #define CF_EMPTY_MBI 0x02 /* mbi written as "" */
@@ -1395,7 +1399,6 @@ struct gen {
 
         struct bene *benes;
         size_t n_benes; /* including scripted ones and the canary */
-        size_t first_scripted;
         size_t n_scripted_benes;
         uint32_t canary_bene;
 
@@ -2781,7 +2784,6 @@ gen_benes(struct gen *g)
                 set_partition(g, &g->benes[i]);
                 g->benes[i].stays = UINT32_MAX;
         }
-        g->first_scripted = n;
 }
 
 enum bene_status {
@@ -3753,7 +3755,6 @@ script_bene(struct gen *g, int age, int64_t doy, char sex)
         bn->birth = age < 0 ? CLM_DATE_NULL : birth_for_age(g, age, doy);
         bn->sex = sex;
         bn->stays = UINT32_MAX;
-        bn->flags = BF_SCRIPTED;
         set_partition(g, bn);
         g->n_benes++;
         g->n_scripted_benes++;
@@ -4354,7 +4355,6 @@ push_update(struct gen *g, uint32_t b, enum rkind kind)
                                            : CH_UPDATE;
         bn->att = to;
         bn->att.present = kind != RK_TERMINATE;
-        bn->flags |= BF_MOVED;
         g->n_rkind[kind]++;
         g->n_changes += u->from.present;
 }
