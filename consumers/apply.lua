@@ -503,11 +503,33 @@ local function apply(keys, args)
         return c
     end
 
+    -- The counts of every measure in q not cached yet, in one HMGET.
+    local function qprefetch(lk, q)
+        local t = child(qcache, lk)
+        local ids, fields = {}, {}
+        for id in string.gmatch(q, '([^;:]+):[^;]*') do
+            if not t[id] then
+                ids[#ids + 1] = id
+                fields[#fields + 1] = 'q:' .. id .. ':d'
+                fields[#fields + 1] = 'q:' .. id .. ':n'
+                fields[#fields + 1] = 'q:' .. id .. ':x'
+            end
+        end
+        if #ids > 0 then
+            local v = call('HMGET', lk, unpack(fields))
+            for i, id in ipairs(ids) do
+                t[id] = {tonumber(v[3 * i - 2] or '0'),
+                    tonumber(v[3 * i - 1] or '0'), tonumber(v[3 * i] or '0')}
+            end
+        end
+    end
+
     -- Add (sign 1) or remove (-1) one claim version's measure roles.
     local roles = {d = 1, n = 2, x = 3}
     local function quality_change(bh, year, q, sign)
         local lk = ledger_key(year, bh)
         local rec = bene_year(bh, year)
+        qprefetch(lk, q)
         for item in string.gmatch(q, '[^;]+') do
             local colon = string.find(item, ':', 1, true)
             local id = string.sub(item, 1, colon - 1)
