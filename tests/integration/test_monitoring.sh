@@ -138,6 +138,15 @@ if declare -F acl_rules >/dev/null && [[ -n $(acl_rules claimsd-report) ]]; then
                          '$BUILD/claimsctl' -c '$WORK/report.conf' status --json |
                          python3 -m json.tool >/dev/null"
 fi
+# A claimsctl user that may not SCAN cannot see the instances: it says why.
+"${RCLI[@]}" ACL SETUSER noscan on '>noscan-pw' '~claimsd:*' +ping +hgetall >/dev/null
+(umask 077 && echo noscan-pw >"$WORK/noscan.pw")
+write_config "$WORK/noscan.conf" "redis.user = noscan" \
+        "redis.password_file = $WORK/noscan.pw"
+rc=0
+out=$("$BUILD/claimsctl" -c "$WORK/noscan.conf" health 2>/dev/null) || rc=$?
+check "health names a refused read (NOPERM) instead of guessing (exit $rc)" \
+        bash -c "[[ $rc -eq 1 && '$out' =~ ^degraded:\ redis\ unreachable\ \(NOPERM ]]"
 "${CTL[@]}" status --json >"$WORK/status-healthy.json"
 "${CTL[@]}" status >"$WORK/status-healthy.txt"
 log "phase 1 (healthy) done at $((SECONDS - t0))s"
