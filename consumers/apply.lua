@@ -942,3 +942,39 @@ local function apply(keys, args)
 end
 
 redis.register_function('claimsd_apply', apply)
+
+-- claimsd_pay: issue payment records (docs/payments.md) idempotently.
+--   ARGV  prefix, then per record: aco, id, text, kind, period, amount
+-- A record id is written once: the same text again is a no-op (two
+-- processes, or a restart, computing the same record), a different text is
+-- refused, since an issued record is never rewritten (a correction is a new
+-- record with its own id). Reply per record: 1 issued now, 0 already
+-- issued, -1 refused.
+local function pay(keys, args)
+    local prefix = args[1]
+    local call = redis.call
+    local out = {}
+    if (#args - 1) % 6 ~= 0 then
+        return redis.error_reply('ERR claimsd_pay: malformed records')
+    end
+    for i = 2, #args, 6 do
+        local aco, id, text = args[i], args[i + 1], args[i + 2]
+        local h = prefix .. 'aco:' .. aco .. ':payments'
+        local cur = call('HGET', h, id)
+        if not cur then
+            call('HSET', h, id, text)
+            call('XADD', prefix .. 'payments', 'MAXLEN', '~', '1000000', '*',
+                'id', id, 'aco', aco, 'kind', args[i + 3],
+                'period', args[i + 4], 'amount_cents', args[i + 5])
+            call('SADD', prefix .. 'acos', aco)
+            out[#out + 1] = 1
+        elseif cur == text then
+            out[#out + 1] = 0
+        else
+            out[#out + 1] = -1
+        end
+    end
+    return out
+end
+
+redis.register_function('claimsd_pay', pay)

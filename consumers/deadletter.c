@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumers/avrowrite.h"
 #include "consumers/producer.h"
 #include "daemon/rc.h"
 
@@ -18,30 +19,6 @@ struct clm_deadletter {
         struct clm_producer *p;
         char instance[128];
 };
-
-static size_t
-put_long(unsigned char *p, int64_t v)
-{
-        uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-        size_t n = 0;
-
-        while (z >= 0x80) {
-                p[n++] = (unsigned char)(z | 0x80);
-                z >>= 7;
-        }
-        p[n++] = (unsigned char)z;
-        return n;
-}
-
-static size_t
-put_string(unsigned char *p, const char *s)
-{
-        size_t len = strlen(s);
-        size_t n = put_long(p, (int64_t)len);
-
-        memcpy(p + n, s, len);
-        return n + len;
-}
 
 size_t
 clm_deadletter_encode(const char *topic,
@@ -65,19 +42,19 @@ clm_deadletter_encode(const char *topic,
         buf[n++] = 0;
         buf[n++] = 0;
         buf[n++] = CLM_DEADLETTER_SCHEMA_ID;
-        n += put_string(buf + n, topic);
-        n += put_long(buf + n, partition);
-        n += put_long(buf + n, d->offset);
-        n += put_string(buf + n, clm_reason_str(d->reason));
-        n += put_string(buf + n, d->detail);
+        n += clm_avro_put_string(buf + n, topic);
+        n += clm_avro_put_long(buf + n, partition);
+        n += clm_avro_put_long(buf + n, d->offset);
+        n += clm_avro_put_string(buf + n, clm_reason_str(d->reason));
+        n += clm_avro_put_string(buf + n, d->detail);
         if (d->schema_id < 0) {
-                n += put_long(buf + n, 0);
+                n += clm_avro_put_long(buf + n, 0);
         } else {
-                n += put_long(buf + n, 1);
-                n += put_long(buf + n, d->schema_id);
+                n += clm_avro_put_long(buf + n, 1);
+                n += clm_avro_put_long(buf + n, d->schema_id);
         }
-        n += put_long(buf + n, (int64_t)d->size);
-        n += put_string(buf + n, instance);
+        n += clm_avro_put_long(buf + n, (int64_t)d->size);
+        n += clm_avro_put_string(buf + n, instance);
         return n;
 }
 

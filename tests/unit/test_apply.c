@@ -835,3 +835,38 @@ Test(apply, quality_cannot_be_turned_on_after_claims_were_counted)
                 not(eq(ptr, strstr(clm_sink_errstr(sink), "turned on"), NULL)),
                 "%s", clm_sink_errstr(sink));
 }
+
+/* ---- claimsd_pay ---- */
+
+static redisReply *
+pay(const char *aco, const char *id, const char *text, const char *amount)
+{
+        const char *argv[] = {"FCALL", "claimsd_pay", "0",       "p:",  aco, id,
+                              text,    "monthly",     "2025-03", amount};
+        redisReply *r = redisCommandArgv(rc_, 10, argv, NULL);
+
+        cr_assert(not(eq(ptr, r, NULL)));
+        cr_assert(eq(int, r->type, REDIS_REPLY_ARRAY), "%s",
+                  r->type == REDIS_REPLY_ERROR ? r->str : "");
+        return r;
+}
+
+Test(apply, payment_records_are_written_once_and_never_rewritten)
+{
+        redisReply *r =
+                pay("A0001", "A0001:AP:2025-03:monthly", "v1|x|1", "6400000");
+
+        cr_assert(eq(i64, r->element[0]->integer, 1));
+        freeReplyObject(r);
+        r = pay("A0001", "A0001:AP:2025-03:monthly", "v1|x|1", "6400000");
+        cr_assert(eq(i64, r->element[0]->integer, 0)); /* same record again */
+        freeReplyObject(r);
+        r = pay("A0001", "A0001:AP:2025-03:monthly", "v1|x|2", "1");
+        cr_assert(eq(i64, r->element[0]->integer, -1)); /* refused */
+        freeReplyObject(r);
+        r = redisCommand(rc_, "HGET p:aco:A0001:payments "
+                              "A0001:AP:2025-03:monthly");
+        cr_assert(eq(str, r->str, (char *)"v1|x|1"));
+        freeReplyObject(r);
+        cr_assert(eq(i64, xlen("p:payments"), 1));
+}
