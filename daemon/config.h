@@ -40,6 +40,7 @@ struct clm_config {
         char *topic_claims;
         char *topic_attribution;
         char *topic_dlq;
+        char *topic_payments;
         enum clm_framing framing;
 
         /* schema registry (Confluent framing) */

@@ -36,6 +36,7 @@
 
 #include "consumers/keyhash.h"
 #include "consumers/monitor.h"
+#include "consumers/redisconn.h"
 #include "daemon/config.h"
 #include "daemon/rc.h"
 #include "schemas/event.h"
@@ -48,43 +49,17 @@ struct ctl {
         redisContext *c;
         struct clm_keyhash kh;
         size_t pending;
+        char redis_err[256]; /* why connect_redis failed (no secrets) */
 };
 
 static int
 connect_redis(struct ctl *ctl)
 {
-        const struct clm_config *cfg = ctl->cfg;
-        struct timeval tv = {5, 0};
-        redisReply *r;
-
-        if (cfg->redis_unix_socket != NULL && cfg->redis_unix_socket[0]) {
-                ctl->c =
-                        redisConnectUnixWithTimeout(cfg->redis_unix_socket, tv);
-        } else {
-                ctl->c = redisConnectWithTimeout(cfg->redis_host,
-                                                 cfg->redis_port, tv);
-        }
-        if (ctl->c == NULL || ctl->c->err) {
-                fprintf(stderr, "claimsctl: redis: %s\n",
-                        ctl->c ? ctl->c->errstr : "cannot connect");
+        ctl->c = clm_redis_connect(ctl->cfg, 5000, ctl->redis_err,
+                                   sizeof(ctl->redis_err));
+        if (ctl->c == NULL) {
+                fprintf(stderr, "claimsctl: %s\n", ctl->redis_err);
                 return CLM_ERR_REDIS;
-        }
-        if (cfg->redis_password != NULL && cfg->redis_password[0]) {
-                if (cfg->redis_user != NULL && cfg->redis_user[0]) {
-                        r = redisCommand(ctl->c, "AUTH %s %s", cfg->redis_user,
-                                         cfg->redis_password);
-                } else {
-                        r = redisCommand(ctl->c, "AUTH %s",
-                                         cfg->redis_password);
-                }
-                if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-                        fprintf(stderr, "claimsctl: redis AUTH failed\n");
-                        if (r != NULL) {
-                                freeReplyObject(r);
-                        }
-                        return CLM_ERR_REDIS;
-                }
-                freeReplyObject(r);
         }
         return CLM_OK;
 }
@@ -797,9 +772,11 @@ static int
 read_all(struct ctl *ctl, struct mon *m)
 {
         if (connect_redis(ctl) != CLM_OK) {
+                /* "redis: Connection refused" -> "Connection refused" */
                 (void)snprintf(m->redis_err, sizeof(m->redis_err), "%s",
-                               ctl->c != NULL && ctl->c->err ? ctl->c->errstr
-                                                             : "AUTH failed");
+                               strncmp(ctl->redis_err, "redis: ", 7) == 0
+                                       ? ctl->redis_err + 7
+                                       : ctl->redis_err);
         } else if (read_instances(ctl, m) == CLM_OK &&
                    (m->offset = hgetall(ctl, m, "offset")) != NULL &&
                    (m->watermark = hgetall(ctl, m, "watermark")) != NULL &&

@@ -1326,7 +1326,7 @@ Test(config, help_lists_the_table)
         size_t n = help_option_names(names, 64);
         char *help = help_text(); /* the names pass cut text[] into tokens */
 
-        cr_assert(eq(sz, n, (size_t)25));
+        cr_assert(eq(sz, n, (size_t)26));
         cr_assert(eq(str, names[0], (char *)"topics.claims"));
         assert_contains(help, "hash.secret_file");
         assert_contains(help, "(required)");
