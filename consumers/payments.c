@@ -1103,8 +1103,14 @@ clm_pay_settle(const struct clm_payparams *pp,
                size_t errlen)
 {
         struct clm_settlement s;
+        struct terms t;
         int rc;
 
+        /* First, so that a year without sharing terms says so. */
+        rc = terms_of(pp, &t, err, errlen);
+        if (rc != CLM_OK) {
+                return rc;
+        }
         if (in->quality_bp < -1 || in->quality_bp > 10000) {
                 return bad(pp, err, errlen,
                            "quality score %lld: not -1 or 0..10000",
