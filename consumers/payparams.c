@@ -762,11 +762,16 @@ check_agreement(const struct ctx *c, const struct clm_payparams *pp)
         }
         if (pp->year < pp->agreement_start.v / 10000 ||
             pp->year > pp->agreement_end.v / 10000) {
+                int64_t a = pp->agreement_start.v;
+                int64_t b = pp->agreement_end.v;
+
                 return failf(c, -1, 0,
                              "performance year %d outside the agreement "
-                             "(%lld to %lld)",
-                             (int)pp->year, (long long)pp->agreement_start.v,
-                             (long long)pp->agreement_end.v);
+                             "(%04lld-%02lld-%02lld to %04lld-%02lld-%02lld)",
+                             (int)pp->year, (long long)(a / 10000),
+                             (long long)(a / 100 % 100), (long long)(a % 100),
+                             (long long)(b / 10000), (long long)(b / 100 % 100),
+                             (long long)(b % 100));
         }
         return CLM_OK;
 }
@@ -967,8 +972,8 @@ check_pioneer(const struct ctx *c, struct clm_payparams *pp)
                                  "from Pioneer model year 3");
                 if (rc == CLM_OK && any_given(c, pioneer_sharing)) {
                         rc = require_all(c, pp, pioneer_sharing,
-                                         "(Pioneer sharing terms are all or "
-                                         "none)");
+                                         "with the other Pioneer sharing "
+                                         "terms");
                 }
         }
         if (rc != CLM_OK) {
