@@ -2,7 +2,7 @@
 #define CLM_CONSUMERS_PAYMENTS_H
 
 /*
- * Payment formulas (docs/payments.md 3-9): Advance Payment / AIM and AIP
+ * Payment formulas (docs/payments.md 3-11): Advance Payment / AIM and AIP
  * prepayments, the MSR/MLR, per-capita expenditure against the benchmark,
  * shared savings and losses, recoupment of advances, Pioneer, and one
  * settlement that runs them all for an ACO-year. Pure: no I/O, no
