@@ -28,6 +28,7 @@
 #include "consumers/decode.h"
 #include "consumers/keyhash.h"
 #include "consumers/monitor.h"
+#include "consumers/payengine.h"
 #include "consumers/redis_sink.h"
 #include "daemon/log.h"
 #include "daemon/rc.h"
@@ -37,6 +38,8 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 30000
 #define HEARTBEAT_MS   CLM_MONITOR_INTERVAL_MS /* monitoring keys */
+#define PAY_MS         1000                    /* payment engine passes */
+#define PAY_META_MS    300000 /* claims partition count refresh */
 
 struct part {
         char topic[128];
@@ -67,6 +70,10 @@ struct clm_pipeline {
         struct clm_decoder *dec_attr;
         struct clm_sink *sink;
         struct clm_monitor *mon;
+        struct clm_payengine *pay;
+        int64_t pay_ms;            /* last payment engine pass */
+        int64_t pay_meta_ms;       /* last partition count lookup */
+        int32_t claims_partitions; /* of topics.claims; 0 = unknown */
         struct clm_keyhash kh;
         struct clm_record *rec;
         struct part *parts[MAX_PARTS];
@@ -820,6 +827,56 @@ heartbeat(struct clm_pipeline *p)
         }
 }
 
+/*
+ * The partition count of topics.claims, from the broker's metadata: the
+ * payment engine's watermark is the minimum over every partition, so a
+ * partition never assigned here still holds it back.
+ */
+static void
+claims_partitions(struct clm_pipeline *p)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt;
+
+        p->pay_meta_ms = p->now_ms;
+        rkt = rd_kafka_topic_new(p->rk, p->cfg->topic_claims, NULL);
+        if (rkt == NULL) {
+                return;
+        }
+        if (rd_kafka_metadata(p->rk, 0, rkt, &md, 2000) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+            md->topic_cnt == 1 && md->topics[0].err == 0) {
+                p->claims_partitions = md->topics[0].partition_cnt;
+        }
+        if (md != NULL) {
+                rd_kafka_metadata_destroy(md);
+        }
+        rd_kafka_topic_destroy(rkt);
+}
+
+/*
+ * A payment engine pass (docs/payments.md): at most every PAY_MS of
+ * monotonic time. What it issues depends on the event-time watermark
+ * only; the clock just paces the passes.
+ */
+static void
+payments(struct clm_pipeline *p)
+{
+        size_t issued = 0;
+
+        p->pay_ms = p->now_ms;
+        if (p->claims_partitions <= 0 ||
+            p->now_ms - p->pay_meta_ms >= PAY_META_MS) {
+                claims_partitions(p);
+        }
+        if (clm_payengine_run(p->pay, p->claims_partitions, &issued) !=
+            CLM_OK) {
+                clm_log_limited(CLM_LOG_WARNING, "payments", p->now_ms,
+                                "payments: engine pass failed; retrying");
+        }
+        p->stats.payments += issued;
+}
+
 int
 clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms)
 {
@@ -874,6 +931,9 @@ clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms)
         }
         if (now_ms - p->heartbeat_ms >= HEARTBEAT_MS) {
                 heartbeat(p);
+        }
+        if (p->state == CLM_PIPE_RUNNING && now_ms - p->pay_ms >= PAY_MS) {
+                payments(p);
         }
         if (p->fatal) {
                 set_status(p, CLM_PIPE_FAILED, "failed");
@@ -1126,6 +1186,10 @@ clm_pipeline_new(const struct clm_config *cfg, char *errstr, size_t errstr_size)
         if (p->dlq == NULL) {
                 goto fail;
         }
+        p->pay = clm_payengine_new(cfg, errstr, errstr_size);
+        if (p->pay == NULL) {
+                goto fail;
+        }
         p->rk = make_consumer(p, errstr, errstr_size);
         if (p->rk == NULL) {
                 goto fail;
@@ -1155,6 +1219,7 @@ clm_pipeline_free(struct clm_pipeline *p)
                 rd_kafka_destroy(p->rk);
         }
         clm_deadletter_free(p->dlq);
+        clm_payengine_free(p->pay);
         for (size_t i = 0; i < p->n_parts; i++) {
                 part_free(p->parts[i]);
         }

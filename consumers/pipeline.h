@@ -32,9 +32,10 @@ struct clm_pipeline_stats {
         uint64_t dead_letter;
         uint64_t unattributed; /* applied versions no ACO could be found for */
         uint64_t batches;
-        uint64_t fenced; /* batches the offset fence rejected */
-        uint64_t pauses; /* Redis or dead-letter topic outages */
-        size_t assigned; /* partitions currently assigned */
+        uint64_t fenced;   /* batches the offset fence rejected */
+        uint64_t pauses;   /* Redis or dead-letter topic outages */
+        uint64_t payments; /* payment records issued by this process */
+        size_t assigned;   /* partitions currently assigned */
 };
 
 /**

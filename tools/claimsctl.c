@@ -40,6 +40,7 @@
 #include "daemon/config.h"
 #include "daemon/rc.h"
 #include "schemas/event.h"
+#include "tools/ctl_pay.h"
 #include "tools/ctl_quality.h"
 
 #define PIPELINE_DEPTH 1000
@@ -1317,6 +1318,7 @@ usage(void)
                         "[--status-file PATH]\n"
                         "    health exits 0 healthy, 1 degraded, 2 down\n"
                         "  population | quality-counts\n"
+                        "  load-acos FILE | aco ACO [--year Y] [--json]\n"
                         "  quality ACO [--year Y] [--json]\n");
 }
 
@@ -1369,6 +1371,21 @@ main(int argc, char **argv)
                                      0
                              ? CLM_OK
                              : CLM_ERR_INVALID;
+        } else if (strcmp(argv[optind], "load-acos") == 0 &&
+                   optind + 1 < argc) {
+                rc = ctl_load_acos(ctl.cfg, ctl.c, argv[optind + 1]) == 0
+                             ? CLM_OK
+                             : CLM_ERR_INVALID;
+        } else if (strcmp(argv[optind], "aco") == 0) {
+                int arc = ctl_aco(ctl.cfg, ctl.c, argc - optind - 1,
+                                  argv + optind + 1);
+
+                if (arc == 2) {
+                        redisFree(ctl.c);
+                        clm_config_free(ctl.cfg);
+                        return 2;
+                }
+                rc = arc == 0 ? CLM_OK : CLM_ERR_REDIS;
         } else if (strcmp(argv[optind], "population") == 0) {
                 rc = ctl_population(ctl.cfg, ctl.c) == 0 ? CLM_OK
                                                          : CLM_ERR_REDIS;

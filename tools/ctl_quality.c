@@ -586,6 +586,25 @@ print_json(const char *aco,
         printf("}}\n");
 }
 
+bool
+ctl_aco_args(int argc, char **argv, const char **aco, int *year, bool *json)
+{
+        *aco = NULL;
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--json") == 0) {
+                        *json = true;
+                } else if (strcmp(argv[i], "--year") == 0 && i + 1 < argc) {
+                        *year = atoi(argv[++i]);
+                } else if (*aco == NULL && argv[i][0] != '-') {
+                        *aco = argv[i];
+                } else {
+                        return false;
+                }
+        }
+        /* An ACO id is part of key names: no pattern or separator. */
+        return *aco != NULL && strpbrk(*aco, ":*?[") == NULL;
+}
+
 int
 ctl_quality(const struct clm_config *cfg,
             redisContext *c,
@@ -601,19 +620,7 @@ ctl_quality(const struct clm_config *cfg,
         int64_t score_bp = -1;
         size_t n;
 
-        for (int i = 0; i < argc; i++) {
-                if (strcmp(argv[i], "--json") == 0) {
-                        json = true;
-                } else if (strcmp(argv[i], "--year") == 0 && i + 1 < argc) {
-                        year = atoi(argv[++i]);
-                } else if (aco == NULL && argv[i][0] != '-') {
-                        aco = argv[i];
-                } else {
-                        aco = NULL;
-                        break;
-                }
-        }
-        if (aco == NULL || strchr(aco, ':') != NULL || strchr(aco, '*')) {
+        if (!ctl_aco_args(argc, argv, &aco, &year, &json)) {
                 fprintf(stderr,
                         "usage: claimsctl quality ACO [--year Y] [--json]\n");
                 return 2;

@@ -7,6 +7,8 @@
  * stays one concern; claimsctl's main dispatches here.
  */
 
+#include <stdbool.h>
+
 #include <hiredis/hiredis.h>
 
 #include "consumers/keyhash.h"
@@ -38,6 +40,13 @@ int ctl_population(const struct clm_config *cfg, redisContext *c);
  * byte-sorted, zeros omitted: the generator's quality.tsv format.
  */
 int ctl_quality_counts(const struct clm_config *cfg, redisContext *c);
+
+/**
+ * @brief Parse "ACO [--year Y] [--json]" (the words after the command).
+ * @returns false on a usage error
+ */
+bool
+ctl_aco_args(int argc, char **argv, const char **aco, int *year, bool *json);
 
 /**
  * @brief `quality ACO [--year Y] [--json]`: each measure's denominator,

@@ -1,0 +1,393 @@
+/*
+ * claimsctl load-acos and aco. Parameters are validated by the same parser
+ * the engine uses and stored in canonical form, so what the engine reads
+ * is exactly what was checked here. The per-ACO view computes the savings
+ * projection with the engine's own settlement code (no Kafka needed).
+ */
+#include "tools/ctl_pay.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consumers/payengine.h"
+#include "consumers/payments.h"
+#include "consumers/payparams.h"
+#include "consumers/payrec.h"
+#include "daemon/rc.h"
+#include "tools/ctl_quality.h"
+
+#define MAX_RECORDS 4096
+
+/* Frees the reply; false (with a message) for none or an error. */
+static bool
+reply_ok(redisContext *c, redisReply *r)
+{
+        bool ok = r != NULL && r->type != REDIS_REPLY_ERROR;
+
+        if (!ok) {
+                fprintf(stderr, "claimsctl: redis: %s\n",
+                        r != NULL ? r->str : c->errstr);
+        }
+        if (r != NULL) {
+                freeReplyObject(r);
+        }
+        return ok;
+}
+
+int
+ctl_load_acos(const struct clm_config *cfg, redisContext *c, const char *path)
+{
+        struct clm_payparams *sets = NULL;
+        size_t n = 0;
+        size_t unverified = 0;
+        char err[512];
+        static char text[65536];
+
+        if (clm_payparams_load_file(path, &sets, &n, err, sizeof(err)) !=
+            CLM_OK) {
+                fprintf(stderr, "claimsctl: %s\n", err);
+                return 1;
+        }
+        for (size_t i = 0; i < n; i++) {
+                size_t len = clm_payparams_render(&sets[i], text, sizeof(text));
+                char member[64];
+                char year[16];
+                char key[256];
+                const char *argv[4];
+                size_t lens[4];
+                redisReply *r;
+
+                if (len >= sizeof(text)) {
+                        fprintf(stderr,
+                                "claimsctl: %s: ACO %s: parameters "
+                                "too long\n",
+                                path, sets[i].aco);
+                        clm_payparams_free(sets);
+                        return 1;
+                }
+                for (const char *p = text;
+                     (p = strstr(p, " unverified")) != NULL; p++) {
+                        unverified++;
+                }
+                (void)snprintf(key, sizeof(key), "%saco:%s:params",
+                               cfg->redis_prefix, sets[i].aco);
+                (void)snprintf(year, sizeof(year), "%d", (int)sets[i].year);
+                argv[0] = "HSET";
+                argv[1] = key;
+                argv[2] = year;
+                argv[3] = text;
+                for (int k = 0; k < 4; k++) {
+                        lens[k] = strlen(argv[k]);
+                }
+                r = redisCommandArgv(c, 4, argv, lens);
+                if (!reply_ok(c, r)) {
+                        clm_payparams_free(sets);
+                        return 1;
+                }
+                (void)snprintf(member, sizeof(member), "%s:%d", sets[i].aco,
+                               (int)sets[i].year);
+                r = redisCommand(c, "SADD %spayparams %s", cfg->redis_prefix,
+                                 member);
+                if (!reply_ok(c, r)) {
+                        clm_payparams_free(sets);
+                        return 1;
+                }
+                r = redisCommand(c, "SADD %sacos %s", cfg->redis_prefix,
+                                 sets[i].aco);
+                if (!reply_ok(c, r)) {
+                        clm_payparams_free(sets);
+                        return 1;
+                }
+        }
+        printf("loaded %zu ACO parameter sets (%zu unverified figures)\n", n,
+               unverified);
+        clm_payparams_free(sets);
+        return 0;
+}
+
+/* ---- aco ---- */
+
+static struct clm_payment records[MAX_RECORDS];
+
+static int
+cmp_record(const void *a, const void *b)
+{
+        const struct clm_payment *x = a;
+        const struct clm_payment *y = b;
+
+        if (x->as_of_ms != y->as_of_ms) {
+                return x->as_of_ms < y->as_of_ms ? -1 : 1;
+        }
+        return strcmp(x->id, y->id);
+}
+
+static size_t
+read_records(const struct clm_config *cfg, redisContext *c, const char *aco)
+{
+        redisReply *r = redisCommand(c, "HGETALL %saco:%s:payments",
+                                     cfg->redis_prefix, aco);
+        size_t n = 0;
+
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+                if (r != NULL) {
+                        freeReplyObject(r);
+                }
+                return 0;
+        }
+        for (size_t i = 0; i + 1 < r->elements && n < MAX_RECORDS; i += 2) {
+                if (clm_payment_parse(r->element[i + 1]->str, &records[n])) {
+                        n++;
+                }
+        }
+        freeReplyObject(r);
+        qsort(records, n, sizeof(records[0]), cmp_record);
+        return n;
+}
+
+/* Paid cents by service month (index 1-12) of an ACO-year. */
+static void
+read_months(const struct clm_config *cfg,
+            redisContext *c,
+            const char *aco,
+            int year,
+            int64_t paid[13])
+{
+        redisReply *r = redisCommand(c, "HGETALL %saco:%s:exp:%d",
+                                     cfg->redis_prefix, aco, year);
+
+        memset(paid, 0, 13 * sizeof(paid[0]));
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+                if (r != NULL) {
+                        freeReplyObject(r);
+                }
+                return;
+        }
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+                const char *f = r->element[i]->str;
+                size_t len = strlen(f);
+                int mm = atoi(f + 2);
+
+                if (len == 16 && f[len - 1] == 'p' && mm >= 1 && mm <= 12) {
+                        paid[mm] += strtoll(r->element[i + 1]->str, NULL, 10);
+                }
+        }
+        freeReplyObject(r);
+}
+
+static const char *
+dollars(int64_t cents, char buf[32])
+{
+        int64_t a = cents < 0 ? -cents : cents;
+
+        (void)snprintf(buf, 32, "%s$%" PRId64 ".%02" PRId64,
+                       cents < 0 ? "-" : "", a / 100, a % 100);
+        return buf;
+}
+
+static void
+print_steps(const struct clm_pay_asof *a, const struct clm_settlement *s)
+{
+        char b1[32];
+        char b2[32];
+
+        printf("\nsavings projection (claims received so far; unadjusted "
+               "estimate)\n");
+        printf("  assigned beneficiaries      %" PRId64 "\n", a->benes);
+        printf("  expenditure per capita      %s\n",
+               dollars(s->percap.exp_pc, b1));
+        printf("  benchmark per capita        %s\n",
+               dollars(s->percap.bmk_pc, b1));
+        printf("  gross savings (- = loss)    %s of %s benchmark\n",
+               dollars(s->percap.gross, b1), dollars(s->percap.bmk_total, b2));
+        printf("  savings rate                %" PRId64 ".%04" PRId64 "%%\n",
+               s->percap.savings_rate_ppm / 10000,
+               (s->percap.savings_rate_ppm < 0 ? -s->percap.savings_rate_ppm
+                                               : s->percap.savings_rate_ppm) %
+                       10000);
+        printf("  MSR / MLR                   %" PRId64 " / %" PRId64
+               " ppm%s%s\n",
+               s->msr.msr_ppm, s->msr.mlr_ppm, s->msr.fixed ? " (fixed)" : "",
+               s->msr.elig ? "  CORRECTIVE ACTION: below the minimum" : "");
+        printf("  outcome                     %s\n",
+               clm_settle_outcome_str(s->outcome));
+        printf("  quality                     %s, score %" PRId64
+               " bp, factor %" PRId64 " ppm\n",
+               clm_pay_quality_str(s->savings.quality.outcome),
+               s->savings.quality.score_bp, s->savings.quality.factor_ppm);
+        printf("  sharing rate                %" PRId64 " ppm\n",
+               s->savings.final_rate_ppm);
+        printf("  shared savings              %s (before limit %s)\n",
+               dollars(s->savings.shared, b1),
+               dollars(s->savings.before_limit, b2));
+        printf("  losses owed                 %s (before cap %s)\n",
+               dollars(s->losses.owed, b1), dollars(s->losses.before_cap, b2));
+        printf("  advances to recoup          %s, recouped %s\n",
+               dollars(s->recoup.outstanding_before, b1),
+               dollars(s->recoup.recoup, b2));
+        printf("  net (+ CMS pays the ACO)    %s%s\n",
+               dollars(s->net_cents, b1),
+               s->verified ? "" : "  (uses unverified figures)");
+}
+
+static void
+json_steps(const struct clm_pay_asof *a, const struct clm_settlement *s)
+{
+        printf(",\"projection\":{\"assigned_benes\":%" PRId64
+               ",\"exp_per_capita_cents\":%" PRId64
+               ",\"benchmark_per_capita_cents\":%" PRId64
+               ",\"benchmark_total_cents\":%" PRId64
+               ",\"gross_savings_cents\":%" PRId64
+               ",\"savings_rate_ppm\":%" PRId64 ",\"msr_ppm\":%" PRId64
+               ",\"mlr_ppm\":%" PRId64 ",\"eligibility_flags\":%u"
+               ",\"outcome\":\"%s\",\"quality\":\"%s\",\"quality_bp\":%" PRId64
+               ",\"sharing_rate_ppm\":%" PRId64
+               ",\"shared_savings_cents\":%" PRId64
+               ",\"losses_owed_cents\":%" PRId64
+               ",\"outstanding_cents\":%" PRId64 ",\"recoup_cents\":%" PRId64
+               ",\"net_cents\":%" PRId64 ",\"verified\":%s}",
+               a->benes, s->percap.exp_pc, s->percap.bmk_pc,
+               s->percap.bmk_total, s->percap.gross, s->percap.savings_rate_ppm,
+               s->msr.msr_ppm, s->msr.mlr_ppm, s->msr.elig,
+               clm_settle_outcome_str(s->outcome),
+               clm_pay_quality_str(s->savings.quality.outcome),
+               s->savings.quality.score_bp, s->savings.final_rate_ppm,
+               s->savings.shared, s->losses.owed, s->recoup.outstanding_before,
+               s->recoup.recoup, s->net_cents, s->verified ? "true" : "false");
+}
+
+int
+ctl_aco(const struct clm_config *cfg, redisContext *c, int argc, char **argv)
+{
+        struct clm_payengine *pe;
+        struct clm_payparams *sets = NULL;
+        const struct clm_payparams *pp = NULL;
+        struct clm_pay_asof a;
+        struct clm_settlement s;
+        static char text[65536];
+        const char *aco = NULL;
+        int year = 0;
+        bool json = false;
+        size_t n_sets = 0;
+        size_t n_rec;
+        int64_t paid[13];
+        int64_t outstanding = 0;
+        char err[256];
+        char b1[32];
+        char b2[32];
+        int rc = 0;
+
+        if (!ctl_aco_args(argc, argv, &aco, &year, &json)) {
+                fprintf(stderr,
+                        "usage: claimsctl aco ACO [--year Y] [--json]\n");
+                return 2;
+        }
+        pe = clm_payengine_new(cfg, err, sizeof(err));
+        if (pe == NULL || clm_payengine_params(pe, &sets, &n_sets) != CLM_OK) {
+                fprintf(stderr, "claimsctl: cannot read parameters\n");
+                clm_payengine_free(pe);
+                return 1;
+        }
+        for (size_t i = 0; i < n_sets; i++) {
+                if (strcmp(sets[i].aco, aco) == 0 &&
+                    (year == 0 ? (pp == NULL || sets[i].year > pp->year)
+                               : sets[i].year == year)) {
+                        pp = &sets[i];
+                }
+        }
+        if (pp == NULL) {
+                fprintf(stderr,
+                        "claimsctl: no parameters for ACO %s%s (claimsctl "
+                        "load-acos)\n",
+                        aco, year ? " in that year" : "");
+                free(sets);
+                clm_payengine_free(pe);
+                return 1;
+        }
+        year = pp->year;
+        rc = clm_payengine_settlement(pe, pp, 0, &a, &s);
+        (void)clm_payengine_outstanding(pe, aco, &outstanding);
+        read_months(cfg, c, aco, year, paid);
+        n_rec = read_records(cfg, c, aco);
+        (void)clm_payparams_render(pp, text, sizeof(text));
+        if (json) {
+                printf("{\"aco\":\"%s\",\"year\":%d", aco, year);
+                printf(",\"expenditure_by_month_cents\":[");
+                for (int m = 1; m <= 12; m++) {
+                        printf("%s%" PRId64, m > 1 ? "," : "", paid[m]);
+                }
+                printf("],\"benchmark_month_cents\":%" PRId64,
+                       rc == CLM_OK ? clm_pay_div_round(s.percap.bmk_total, 12)
+                                    : -1);
+                if (rc == CLM_OK) {
+                        json_steps(&a, &s);
+                }
+                printf(",\"advances_outstanding_cents\":%" PRId64
+                       ",\"payments\":[",
+                       outstanding);
+                for (size_t i = 0; i < n_rec; i++) {
+                        printf("%s{\"id\":\"%s\",\"kind\":\"%s\",\"period\":"
+                               "\"%s\",\"amount_cents\":%" PRId64
+                               ",\"as_of\":%" PRId64 ",\"verified\":%s}",
+                               i > 0 ? "," : "", records[i].id, records[i].kind,
+                               records[i].period, records[i].amount_cents,
+                               records[i].as_of_ms,
+                               records[i].verified ? "true" : "false");
+                }
+                printf("],\"unverified_parameters\":[");
+                {
+                        bool first = true;
+
+                        for (char *line = strtok(text, "\n"); line != NULL;
+                             line = strtok(NULL, "\n")) {
+                                char *eq = strstr(line, " = ");
+
+                                if (strstr(line, " unverified") == NULL ||
+                                    eq == NULL) {
+                                        continue;
+                                }
+                                *eq = '\0';
+                                printf("%s\"%s\"", first ? "" : ",", line);
+                                first = false;
+                        }
+                }
+                printf("]}\n");
+        } else {
+                printf("ACO %s, performance year %d\n\n", aco, year);
+                printf("%-6s %16s %16s\n", "month", "paid", "benchmark/12");
+                for (int m = 1; m <= 12; m++) {
+                        printf("%04d-%02d %15s %16s\n", year, m,
+                               dollars(paid[m], b1),
+                               rc == CLM_OK
+                                       ? dollars(clm_pay_div_round(
+                                                         s.percap.bmk_total,
+                                                         12),
+                                                 b2)
+                                       : "-");
+                }
+                if (rc == CLM_OK) {
+                        print_steps(&a, &s);
+                }
+                printf("\npayments issued (%zu)\n", n_rec);
+                for (size_t i = 0; i < n_rec; i++) {
+                        printf("  %-14s %-18s %-10s %16s%s\n", records[i].model,
+                               records[i].kind, records[i].period,
+                               dollars(records[i].amount_cents, b1),
+                               records[i].verified ? "" : "  unverified");
+                }
+                printf("advances still to recoup: %s\n",
+                       dollars(outstanding, b1));
+                printf("\nunverified parameters:\n");
+                for (char *line = strtok(text, "\n"); line != NULL;
+                     line = strtok(NULL, "\n")) {
+                        if (strstr(line, " unverified") != NULL) {
+                                printf("  %s\n", line);
+                        }
+                }
+        }
+        free(sets);
+        clm_payengine_free(pe);
+        return 0;
+}
