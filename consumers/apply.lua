@@ -20,6 +20,9 @@
 --     D off reason
 --     M
 --     A bene_h year value off as_of   (value '' removes the year's record)
+--     P aco year text   (an ACO parameter set from the registry topic,
+--       validated and rendered by the daemon: stored exactly as claimsctl
+--       load-acos stores it, in aco:<id>:params, payparams and acos)
 --   Measure table: 'id:year_from:year_to:age_min:age_max:sex;...' (-1 = no
 --   bound, sex '*', 'F' or 'M').
 --
@@ -154,6 +157,15 @@ local function outcomes(stays)
     return out
 end
 
+-- A ledger measure field 'd,n,x' (nil: none yet) as {d, n, x}.
+local function parse_q(v)
+    if not v then
+        return {0, 0, 0}
+    end
+    local a = split(v, ',')
+    return {tonumber(a[1]) or 0, tonumber(a[2]) or 0, tonumber(a[3]) or 0}
+end
+
 local function parse_stay(s, key)
     local f = split(s, ',')
     local flags = f[5] or ''
@@ -232,6 +244,7 @@ local function apply(keys, args)
     local bene_cache = {}  -- year -> bene_h -> attribution or false
     local part_cache = {}  -- year -> 'tin:x' -> ACO or false
     local qcache = {}      -- ledger key -> measure id -> {d, n, x}
+    local qdirty = {}      -- ledger key -> measure id -> true (to write)
     local stay_cache = {}  -- bene_h -> claim hash -> stay
     local stay_set = {}    -- bene_h -> claim hash -> value or false
     local stats = {}
@@ -239,6 +252,7 @@ local function apply(keys, args)
     local dlq = {}
     local attr = {}
     local moves = {}
+    local params = {}      -- {aco, year, text}, in batch order
     local applied, dup, stale, cancels, markers = 0, 0, 0, 0, 0
 
     local function add(key, field, v)
@@ -357,7 +371,7 @@ local function apply(keys, args)
                 end
             elseif kind == 'A' then
                 want_bene(m[3], m[2])
-            elseif kind ~= 'D' and kind ~= 'M' then
+            elseif kind ~= 'D' and kind ~= 'M' and kind ~= 'P' then
                 return false
             end
         end
@@ -490,36 +504,23 @@ local function apply(keys, args)
         return prefix .. 'aco:' .. aco .. ':quality:' .. year
     end
 
-    local function qcounts(lk, id)
-        local t = child(qcache, lk)
-        local c = t[id]
-        if not c then
-            local v = call('HMGET', lk, 'q:' .. id .. ':d', 'q:' .. id .. ':n',
-                'q:' .. id .. ':x')
-            c = {tonumber(v[1] or '0'), tonumber(v[2] or '0'),
-                tonumber(v[3] or '0')}
-            t[id] = c
-        end
-        return c
-    end
-
     -- The counts of every measure in q not cached yet, in one HMGET.
+    -- Each measure is one ledger field 'q:<id>' = 'd,n,x', rewritten
+    -- once per batch: one field write per claim's measures instead of an
+    -- increment per role.
     local function qprefetch(lk, q)
         local t = child(qcache, lk)
         local ids, fields = {}, {}
         for id in string.gmatch(q, '([^;:]+):[^;]*') do
             if not t[id] then
                 ids[#ids + 1] = id
-                fields[#fields + 1] = 'q:' .. id .. ':d'
-                fields[#fields + 1] = 'q:' .. id .. ':n'
-                fields[#fields + 1] = 'q:' .. id .. ':x'
+                fields[#fields + 1] = 'q:' .. id
             end
         end
         if #ids > 0 then
             local v = call('HMGET', lk, unpack(fields))
             for i, id in ipairs(ids) do
-                t[id] = {tonumber(v[3 * i - 2] or '0'),
-                    tonumber(v[3 * i - 1] or '0'), tonumber(v[3 * i] or '0')}
+                t[id] = parse_q(v[i])
             end
         end
     end
@@ -530,15 +531,17 @@ local function apply(keys, args)
         local lk = ledger_key(year, bh)
         local rec = bene_year(bh, year)
         qprefetch(lk, q)
+        local qc = qcache[lk]
+        local dirty = child(qdirty, lk)
         for item in string.gmatch(q, '[^;]+') do
             local colon = string.find(item, ':', 1, true)
             local id = string.sub(item, 1, colon - 1)
-            local c = qcounts(lk, id)
+            local c = qc[id]
+            dirty[id] = true
             local d0, n0, x0 = status(rec, year, id, c)
             for r in string.gmatch(string.sub(item, colon + 1), '.') do
                 local i = roles[r]
                 c[i] = c[i] + sign
-                add(lk, 'q:' .. id .. ':' .. r, sign)
             end
             local d1, n1, x1 = status(rec, year, id, c)
             if rec and rec.mask ~= 0 then
@@ -628,7 +631,17 @@ local function apply(keys, args)
         local v = call('HGETALL', lk)
         local t = {}
         for i = 1, #v, 2 do
-            t[v[i]] = tonumber(v[i + 1])
+            if string.sub(v[i], 1, 2) == 'q:' then
+                t[v[i]] = parse_q(v[i + 1])
+            else
+                t[v[i]] = tonumber(v[i + 1])
+            end
+        end
+        local qc = qcache[lk]
+        if qc then
+            for id, c in pairs(qc) do
+                t['q:' .. id] = {c[1], c[2], c[3]}
+            end
         end
         local pend = incr[lk]
         if pend then
@@ -682,8 +695,7 @@ local function apply(keys, args)
             if v ~= 0 then
                 local p = split(f, ':')
                 if p[1] == 'q' then
-                    local c = child(q, p[2])
-                    c[roles[p[3]]] = v
+                    q[p[2]] = v
                 elseif p[1] == 'o' then
                     local i = ({i = 1, r = 2, a = 3})[p[2]]
                     if old and old.mask ~= 0 then
@@ -712,7 +724,6 @@ local function apply(keys, args)
             end
         end
         for id, c in pairs(q) do
-            c = {c[1] or 0, c[2] or 0, c[3] or 0}
             local d0, n0, x0 = status(old, year, id, c)
             local d1, n1, x1 = status(new, year, id, c)
             if old and old.mask ~= 0 then
@@ -825,6 +836,9 @@ local function apply(keys, args)
                 bene_cache[year][bh] = new
             end
             stats.attribution = (stats.attribution or 0) + 1
+        elseif kind == 'P' then
+            params[#params + 1] = {m[2], m[3], m[4]}
+            stats.parameters = (stats.parameters or 0) + 1
         end
     end
 
@@ -872,6 +886,15 @@ local function apply(keys, args)
             end
         end
     end
+    for lk, ids in pairs(qdirty) do
+        local kv = {}
+        for id in pairs(ids) do
+            local c = qcache[lk][id]
+            kv[#kv + 1] = 'q:' .. id
+            kv[#kv + 1] = fmt('%d,%d,%d', c[1], c[2], c[3])
+        end
+        call('HSET', lk, unpack(kv))
+    end
     for key, fields in pairs(incr3) do
         for fp, v in pairs(fields) do
             if v[1] ~= 0 then
@@ -897,6 +920,12 @@ local function apply(keys, args)
             'from_enrollment', v[5], 'to_enrollment', v[6],
             'months', fmt('%d', v[7]), 'effective_month', fmt('%d', v[8]),
             'source', tp .. '/' .. fmt('%d', v[9]), 'as_of', v[10])
+    end
+    for _, pa in ipairs(params) do
+        local year = fmt('%d', pa[2])
+        call('HSET', prefix .. 'aco:' .. pa[1] .. ':params', year, pa[3])
+        call('SADD', prefix .. 'payparams', pa[1] .. ':' .. year)
+        acos[pa[1]] = true
     end
     local acolist = {}
     for aco in pairs(acos) do
