@@ -14,6 +14,7 @@
 
 #include "consumers/batch_internal.h"
 #include "consumers/measures.h"
+#include "consumers/payparams.h"
 #include "daemon/rc.h"
 
 #define HEADER_ARGS 10 /* FCALL name 1 key prefix tp from to wm n */
@@ -64,6 +65,9 @@ struct clm_batch {
          * (diagnoses, HCPCS, discharge status) */
         char dig[(CLM_MAX_LINES + 1) * 64 +
                  (CLM_MAX_DX + CLM_MAX_LINES + 4) * CLM_CODE_MAX];
+        /* clm_batch_add_params: the rendered set, grown on demand */
+        char *text;
+        size_t text_cap;
         /* quality evaluation; NULL when off */
         const struct clm_measures *measures;
         struct clm_measure_hit hits[MAX_HITS];
@@ -87,6 +91,7 @@ clm_batch_free(struct clm_batch *b)
         free(b->argvlen);
         free(b->starts);
         free(b->pack);
+        free(b->text);
         free(b);
 }
 
@@ -744,6 +749,40 @@ clm_batch_add_attribution(struct clm_batch *b,
         rc |= push_str(b, value);
         rc |= push_i64(b, offset);
         rc |= push_str(b, as_of);
+        if (rc != CLM_OK) {
+                return CLM_ERR_NOMEM;
+        }
+        note(b, offset);
+        return CLM_OK;
+}
+
+/*
+ * Parameter message layout (see apply.lua): P aco year text, text being the
+ * canonical rendering claimsctl load-acos stores, so the payment engine
+ * cannot tell the two sources apart.
+ */
+int
+clm_batch_add_params(struct clm_batch *b,
+                     int64_t offset,
+                     const struct clm_payparams *pp)
+{
+        size_t need = clm_payparams_render(pp, NULL, 0) + 1;
+        int rc;
+
+        if (need > b->text_cap) {
+                char *t = realloc(b->text, need);
+
+                if (t == NULL) {
+                        return CLM_ERR_NOMEM;
+                }
+                b->text = t;
+                b->text_cap = need;
+        }
+        need = clm_payparams_render(pp, b->text, b->text_cap);
+        rc = push_str(b, "P");
+        rc |= push_str(b, pp->aco);
+        rc |= push_i64(b, pp->year);
+        rc |= push(b, b->text, need);
         if (rc != CLM_OK) {
                 return CLM_ERR_NOMEM;
         }

@@ -77,6 +77,19 @@ int clm_batch_add_attribution(struct clm_batch *b,
                               int64_t offset,
                               const struct clm_attribution *attr);
 
+struct clm_payparams;
+
+/**
+ * @brief Add a validated ACO parameter set (the aco.registry topic): the
+ * function stores clm_payparams_render of it exactly as claimsctl load-acos
+ * does (aco:<id>:params, payparams, acos).
+ * @param pp borrowed; a set from clm_payparams_from_kv or a loader
+ * @returns CLM_OK or CLM_ERR_NOMEM
+ */
+int clm_batch_add_params(struct clm_batch *b,
+                         int64_t offset,
+                         const struct clm_payparams *pp);
+
 /** @brief Add a message that changes nothing but must advance the offset. */
 int clm_batch_add_skip(struct clm_batch *b, int64_t offset);
 

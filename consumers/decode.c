@@ -155,6 +155,10 @@ enum attr_field {
         AF__COUNT
 };
 
+enum params_field { PF_ACO, PF_YEAR, PF_FIGURES, PF_AS_OF, PF__COUNT };
+
+enum figure_field { FF_KEY, FF_VALUE, FF_VERIFIED, FF__COUNT };
+
 static const struct msym form_syms[] = {
         {"INSTITUTIONAL", CLM_FORM_INSTITUTIONAL},
         {"PROFESSIONAL", CLM_FORM_PROFESSIONAL},
@@ -249,6 +253,19 @@ static const struct mfield attr_model[AF__COUNT] = {
         [AF_SEX] = {"sex", M_STRING, false, NULL},
 };
 
+static const struct mfield params_model[PF__COUNT] = {
+        [PF_ACO] = {"aco_id", M_STRING, true, NULL},
+        [PF_YEAR] = {"performance_year", M_INT, true, NULL},
+        [PF_FIGURES] = {"figures", M_REC_ARRAY, true, NULL},
+        [PF_AS_OF] = {"as_of", M_INT, false, NULL},
+};
+
+static const struct mfield figure_model[FF__COUNT] = {
+        [FF_KEY] = {"key", M_STRING, true, NULL},
+        [FF_VALUE] = {"value", M_STRING, true, NULL},
+        [FF_VERIFIED] = {"verified", M_BOOL, false, NULL},
+};
+
 struct mkind {
         const char *record; /* short name; the namespace is not checked */
         enum clm_record_kind kind;
@@ -260,6 +277,7 @@ static const struct mkind kinds_table[] = {
         {"ClaimEvent", CLM_REC_CLAIM, claim_model, CF__COUNT},
         {"DeliveryMarker", CLM_REC_MARKER, marker_model, MF__COUNT},
         {"BeneficiaryAttribution", CLM_REC_ATTRIBUTION, attr_model, AF__COUNT},
+        {"AcoParameters", CLM_REC_PARAMETERS, params_model, PF__COUNT},
 };
 
 /* ---- A registered writer schema and how it binds to the model. ---- */
@@ -286,6 +304,7 @@ struct writer {
         uint32_t root;
         struct wfield top[TOP_FIELDS_MAX];
         struct wfield line[LF__COUNT];
+        struct wfield fig[FF__COUNT]; /* AcoParameters: the Figure record */
 };
 
 struct clm_decoder {
@@ -1153,7 +1172,23 @@ bind_fields(struct wfield *wfs,
         return CLM_OK;
 }
 
-/* Record kind by name, then the field tables for the record and lines. */
+/* The item record of a bound array-of-record field of @p rec. */
+static avro_schema_t
+item_record(avro_schema_t rec, const struct wfield *wf)
+{
+        avro_schema_t a =
+                resolve(avro_schema_record_field_get_by_index(rec, wf->index));
+
+        if (is_avro_union(a)) {
+                a = resolve(avro_schema_union_branch(a, wf->value_branch));
+        }
+        return resolve(avro_schema_array_items(a));
+}
+
+/*
+ * Record kind by name, then the field tables for the record and its nested
+ * records (claim lines, parameter figures).
+ */
 static int
 bind_writer(struct writer *w, char *errstr, size_t errstr_size)
 {
@@ -1177,29 +1212,31 @@ bind_writer(struct writer *w, char *errstr, size_t errstr_size)
         }
         if (w->kind == NULL) {
                 clm_errf(errstr, errstr_size,
-                         "record %s is not ClaimEvent, DeliveryMarker or "
-                         "BeneficiaryAttribution",
+                         "record %s is not ClaimEvent, DeliveryMarker, "
+                         "BeneficiaryAttribution or AcoParameters",
                          name);
                 return CLM_ERR_SCHEMA;
         }
         rc = bind_fields(w->top, w->kind->fields, w->kind->n_fields, s, errstr,
                          errstr_size);
-        if (rc != CLM_OK || w->kind->kind != CLM_REC_CLAIM ||
-            w->top[CF_LINES].index < 0) {
+        if (rc != CLM_OK) {
                 return rc;
         }
-        /* The writer's ClaimLine gets its own index table. */
-        lines = resolve(avro_schema_record_field_get_by_index(
-                s, w->top[CF_LINES].index));
-        if (is_avro_union(lines)) {
-                lines = resolve(avro_schema_union_branch(
-                        lines, w->top[CF_LINES].value_branch));
-        }
-        lines = resolve(avro_schema_array_items(lines));
-        rc = bind_fields(w->line, line_model, LF__COUNT, lines, sub,
-                         sizeof(sub));
-        if (rc != CLM_OK) {
-                clm_errf(errstr, errstr_size, "lines: %s", sub);
+        if (w->kind->kind == CLM_REC_CLAIM && w->top[CF_LINES].index >= 0) {
+                /* The writer's ClaimLine gets its own index table. */
+                lines = item_record(s, &w->top[CF_LINES]);
+                rc = bind_fields(w->line, line_model, LF__COUNT, lines, sub,
+                                 sizeof(sub));
+                if (rc != CLM_OK) {
+                        clm_errf(errstr, errstr_size, "lines: %s", sub);
+                }
+        } else if (w->kind->kind == CLM_REC_PARAMETERS) {
+                lines = item_record(s, &w->top[PF_FIGURES]);
+                rc = bind_fields(w->fig, figure_model, FF__COUNT, lines, sub,
+                                 sizeof(sub));
+                if (rc != CLM_OK) {
+                        clm_errf(errstr, errstr_size, "figures: %s", sub);
+                }
         }
         return rc;
 }
@@ -1846,6 +1883,87 @@ map_attribution(const struct clm_decoder *dec,
         return CLM_REASON_NONE;
 }
 
+/* One Figure of an AcoParameters record. */
+static enum clm_reason
+map_figure(const struct writer *w,
+           avro_value_t *rec,
+           struct clm_param_figure *fg,
+           struct clm_decode_error *err)
+{
+        const struct wfield *f = w->fig;
+        const struct mfield *m = figure_model;
+        enum clm_reason r;
+
+        fg->verified = false;
+        if ((r = get_str(&f[FF_KEY], &m[FF_KEY], rec, fg->key, sizeof(fg->key),
+                         err)) != CLM_REASON_NONE ||
+            (r = get_str(&f[FF_VALUE], &m[FF_VALUE], rec, fg->value,
+                         sizeof(fg->value), err)) != CLM_REASON_NONE) {
+                return r;
+        }
+        return get_bool(&f[FF_VERIFIED], &m[FF_VERIFIED], rec, &fg->verified,
+                        err);
+}
+
+/*
+ * Map an AcoParameters record: bounded copies of the id and every figure,
+ * at most CLM_PARAM_MAX_FIGURES. Whether the figures make a valid set is
+ * not decided here (the pipeline asks clm_payparams_from_kv).
+ */
+static enum clm_reason
+map_params(const struct writer *w,
+           avro_value_t *rec,
+           struct clm_aco_params *pa,
+           struct clm_decode_error *err)
+{
+        const struct wfield *f = w->top;
+        const struct mfield *m = params_model;
+        avro_value_t arr;
+        avro_value_t item;
+        size_t n = 0;
+        char detail[sizeof(err->detail)];
+        enum clm_reason r;
+
+        pa->n_figures = 0;
+        pa->as_of = CLM_DATE_NULL;
+        if ((r = get_str(&f[PF_ACO], &m[PF_ACO], rec, pa->aco_id,
+                         sizeof(pa->aco_id), err)) != CLM_REASON_NONE ||
+            (r = get_i32(&f[PF_YEAR], &m[PF_YEAR], rec, &pa->performance_year,
+                         err)) != CLM_REASON_NONE ||
+            (r = get_i32(&f[PF_AS_OF], &m[PF_AS_OF], rec, &pa->as_of, err)) !=
+                    CLM_REASON_NONE) {
+                return r;
+        }
+        if (pa->aco_id[0] == '\0') {
+                return fail(err, CLM_REASON_MISSING_FIELD,
+                            "field aco_id empty");
+        }
+        if (!field_get(&f[PF_FIGURES], rec, &arr)) {
+                return missing(err, "figures");
+        }
+        if (avro_value_get_size(&arr, &n) != 0) {
+                return fail(err, CLM_REASON_DECODE, "field figures unreadable");
+        }
+        if (n > CLM_PARAM_MAX_FIGURES) {
+                return fail(err, CLM_REASON_BAD_COUNT,
+                            "%zu figures, at most %d", n,
+                            CLM_PARAM_MAX_FIGURES);
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (avro_value_get_by_index(&arr, i, &item, NULL) != 0) {
+                        return fail(err, CLM_REASON_DECODE,
+                                    "figure %zu unreadable", i + 1);
+                }
+                r = map_figure(w, &item, &pa->figures[i], err);
+                if (r != CLM_REASON_NONE) {
+                        memcpy(detail, err->detail, sizeof(detail));
+                        return fail(err, r, "figure %zu: %s", i + 1, detail);
+                }
+        }
+        pa->n_figures = n;
+        return CLM_REASON_NONE;
+}
+
 /* ---- Decoding one message. ---- */
 
 static struct writer *
@@ -1950,6 +2068,8 @@ decode_body(struct clm_decoder *dec,
         case CLM_REC_ATTRIBUTION:
                 return map_attribution(dec, w, &w->value, &rec->u.attribution,
                                        err);
+        case CLM_REC_PARAMETERS:
+                return map_params(w, &w->value, &rec->u.params, err);
         }
         return fail(err, CLM_REASON_DECODE, "unknown record kind");
 }
@@ -1968,6 +2088,10 @@ record_bytes(const struct clm_record *rec)
         case CLM_REC_ATTRIBUTION:
                 return offsetof(struct clm_record, u) +
                        sizeof(struct clm_attribution);
+        case CLM_REC_PARAMETERS:
+                return offsetof(struct clm_record, u.params.figures) +
+                       rec->u.params.n_figures *
+                               sizeof(struct clm_param_figure);
         }
         return sizeof(*rec);
 }
@@ -2015,6 +2139,9 @@ writer_free(struct writer *w)
         }
         for (size_t i = 0; i < LF__COUNT; i++) {
                 free(w->line[i].enum_map);
+        }
+        for (size_t i = 0; i < FF__COUNT; i++) {
+                free(w->fig[i].enum_map);
         }
         if (w->have_value) {
                 avro_value_decref(&w->value);
@@ -2140,7 +2267,8 @@ clm_decoder_new(enum clm_framing framing,
                 size_t errstr_size)
 {
         const unsigned known = (1u << CLM_REC_CLAIM) | (1u << CLM_REC_MARKER) |
-                               (1u << CLM_REC_ATTRIBUTION);
+                               (1u << CLM_REC_ATTRIBUTION) |
+                               (1u << CLM_REC_PARAMETERS);
         struct clm_decoder *dec;
         int64_t lo;
 
@@ -2151,8 +2279,8 @@ clm_decoder_new(enum clm_framing framing,
         }
         if ((kinds & known) == 0 || (kinds & ~known) != 0) {
                 clm_errf(errstr, errstr_size,
-                         "record kinds 0x%x: need a set of claim, marker "
-                         "and attribution",
+                         "record kinds 0x%x: need a set of claim, marker, "
+                         "attribution and parameters",
                          kinds);
                 return NULL;
         }

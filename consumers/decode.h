@@ -51,8 +51,9 @@ struct clm_decoder *clm_decoder_new(enum clm_framing framing,
  * @brief Register a writer schema (JSON text, borrowed). For Confluent
  * framing @p id is its registry id; for raw framing pass -1 (exactly one
  * schema). The schema must be a record the decoder knows by name
- * (ClaimEvent, DeliveryMarker, BeneficiaryAttribution) and must carry every
- * required field with a compatible type, or have a default for it.
+ * (ClaimEvent, DeliveryMarker, BeneficiaryAttribution, AcoParameters) and
+ * must carry every required field with a compatible type, or have a default
+ * for it.
  * @returns CLM_OK, CLM_ERR_SCHEMA with errstr.
  */
 int clm_decoder_add_schema(struct clm_decoder *dec,

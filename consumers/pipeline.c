@@ -29,6 +29,7 @@
 #include "consumers/keyhash.h"
 #include "consumers/monitor.h"
 #include "consumers/payengine.h"
+#include "consumers/payparams.h"
 #include "consumers/redis_sink.h"
 #include "daemon/log.h"
 #include "daemon/rc.h"
@@ -45,8 +46,9 @@ struct part {
         char topic[128];
         int32_t partition;
         char tp[160];
-        bool claims; /* claim topic (else attribution) */
-        int64_t pos; /* expected start of the next batch; -1 unknown */
+        bool claims;   /* claim topic */
+        bool registry; /* ACO parameter topic (neither: attribution) */
+        int64_t pos;   /* expected start of the next batch; -1 unknown */
         struct clm_batch *batch;
         int64_t batch_started_ms;
         struct clm_dead *dead; /* dead letters of the current batch */
@@ -68,6 +70,8 @@ struct clm_pipeline {
         struct clm_deadletter *dlq;
         struct clm_decoder *dec_claims;
         struct clm_decoder *dec_attr;
+        struct clm_decoder *dec_params;
+        struct clm_payparams *pp; /* scratch for one parameter record */
         struct clm_sink *sink;
         struct clm_monitor *mon;
         struct clm_payengine *pay;
@@ -168,6 +172,8 @@ part_new(struct clm_pipeline *p,
         pt->partition = partition;
         (void)snprintf(pt->tp, sizeof(pt->tp), "%s/%" PRId32, topic, partition);
         pt->claims = strcmp(topic, p->cfg->topic_claims) == 0;
+        pt->registry =
+                !pt->claims && strcmp(topic, p->cfg->topic_registry) == 0;
         pt->pos = pos;
         part_reset_batch(p, pt);
         return pt;
@@ -708,6 +714,107 @@ add_dead(struct part *pt,
         return CLM_OK;
 }
 
+/* Log (rate-limited) and dead-letter one message of the batch. */
+static int
+dead_letter(struct clm_pipeline *p,
+            struct part *pt,
+            const rd_kafka_message_t *m,
+            const struct clm_decode_error *e)
+{
+        int rc;
+
+        clm_log_limited(CLM_LOG_WARNING, clm_reason_str(e->reason), p->now_ms,
+                        "%s: offset %" PRId64 " dead-lettered: %s (%s)", pt->tp,
+                        m->offset, clm_reason_str(e->reason), e->detail);
+        rc = add_dead(pt, m->offset, e, m->len);
+        if (rc == CLM_OK) {
+                rc = clm_batch_add_dead(pt->batch, m->offset, e->reason);
+        }
+        return rc;
+}
+
+/*
+ * The detail of a bad_parameters dead letter from a clm_payparams_from_kv
+ * error ("ACO/YEAR: key: reason"): the key name only when it is one of
+ * ours, and a fixed word for the reason, so no value (nor anything else
+ * from the record) reaches logs or the dead-letter topic.
+ */
+static void
+params_detail(const char *why, char *out, size_t size)
+{
+        static const struct clm_payparams none;
+        const char *k = strstr(why, ": ");
+        const char *what = "invalid value";
+        char key[CLM_PARAM_KEY_MAX] = "";
+
+        if (k != NULL) {
+                const char *e = strstr(k + 2, ": ");
+                size_t n = e != NULL ? (size_t)(e - (k + 2)) : 0;
+
+                if (n > 0 && n < sizeof(key)) {
+                        memcpy(key, k + 2, n);
+                        key[n] = '\0';
+                }
+                if (e != NULL && strncmp(e + 2, "missing", 7) == 0) {
+                        what = "missing";
+                } else if (e != NULL && strncmp(e + 2, "duplicate", 9) == 0) {
+                        what = "duplicate key";
+                } else if (e != NULL && strncmp(e + 2, "not used", 8) == 0) {
+                        what = "not used by this program, track or model";
+                }
+        }
+        if (key[0] != '\0' && clm_payparams_get(&none, key) != NULL) {
+                (void)snprintf(out, size, "parameter set rejected: %s: %s", key,
+                               what);
+        } else if (strstr(why, "unknown key") != NULL) {
+                (void)snprintf(out, size,
+                               "parameter set rejected: an unknown key");
+        } else {
+                (void)snprintf(out, size, "parameter set rejected");
+        }
+}
+
+/*
+ * A decoded AcoParameters record: the same checks as a claimsctl load-acos
+ * file section (clm_payparams_from_kv), and a Kafka key, when there is
+ * one, equal to "ACO:YEAR" (the compaction key must name the set it
+ * carries). A set that fails is dead-lettered as bad_parameters.
+ */
+static int
+handle_params(struct clm_pipeline *p,
+              struct part *pt,
+              const rd_kafka_message_t *m)
+{
+        const struct clm_aco_params *pa = &p->rec->u.params;
+        const char *keys[CLM_PARAM_MAX_FIGURES];
+        const char *values[CLM_PARAM_MAX_FIGURES];
+        bool verified[CLM_PARAM_MAX_FIGURES];
+        struct clm_decode_error e = {.reason = CLM_REASON_BAD_PARAMETERS,
+                                     .schema_id = -1};
+        char why[512];
+        char want[CLM_ACO_MAX + 16];
+
+        for (size_t i = 0; i < pa->n_figures; i++) {
+                keys[i] = pa->figures[i].key;
+                values[i] = pa->figures[i].value;
+                verified[i] = pa->figures[i].verified;
+        }
+        (void)snprintf(want, sizeof(want), "%s:%" PRId32, pa->aco_id,
+                       pa->performance_year);
+        if (m->key != NULL && (m->key_len != strlen(want) ||
+                               memcmp(m->key, want, m->key_len) != 0)) {
+                (void)snprintf(e.detail, sizeof(e.detail),
+                               "Kafka key is not aco_id:performance_year");
+        } else if (clm_payparams_from_kv(pa->aco_id, pa->performance_year, keys,
+                                         values, verified, pa->n_figures, p->pp,
+                                         why, sizeof(why)) == CLM_OK) {
+                return clm_batch_add_params(pt->batch, m->offset, p->pp);
+        } else {
+                params_detail(why, e.detail, sizeof(e.detail));
+        }
+        return dead_letter(p, pt, m, &e);
+}
+
 /* Decode one message into its partition's batch. */
 static int
 handle_message(struct clm_pipeline *p,
@@ -715,8 +822,9 @@ handle_message(struct clm_pipeline *p,
                const rd_kafka_message_t *m)
 {
         struct clm_decode_error e;
-        struct clm_decoder *dec = pt->claims ? p->dec_claims : p->dec_attr;
-        int rc;
+        struct clm_decoder *dec = pt->claims     ? p->dec_claims
+                                  : pt->registry ? p->dec_params
+                                                 : p->dec_attr;
 
         if (pt->pos >= 0 && m->offset < pt->pos) {
                 return CLM_OK; /* fetched before a seek; already applied */
@@ -725,15 +833,7 @@ handle_message(struct clm_pipeline *p,
                 pt->batch_started_ms = p->now_ms;
         }
         if (clm_decode(dec, m->payload, m->len, p->rec, &e) != CLM_OK) {
-                clm_log_limited(
-                        CLM_LOG_WARNING, clm_reason_str(e.reason), p->now_ms,
-                        "%s: offset %" PRId64 " dead-lettered: %s (%s)", pt->tp,
-                        m->offset, clm_reason_str(e.reason), e.detail);
-                rc = add_dead(pt, m->offset, &e, m->len);
-                if (rc == CLM_OK) {
-                        rc = clm_batch_add_dead(pt->batch, m->offset, e.reason);
-                }
-                return rc;
+                return dead_letter(p, pt, m, &e);
         }
         switch (p->rec->kind) {
         case CLM_REC_CLAIM:
@@ -745,6 +845,8 @@ handle_message(struct clm_pipeline *p,
         case CLM_REC_ATTRIBUTION:
                 return clm_batch_add_attribution(pt->batch, &p->kh, m->offset,
                                                  &p->rec->u.attribution);
+        case CLM_REC_PARAMETERS:
+                return handle_params(p, pt, m);
         default:
                 return clm_batch_add_skip(pt->batch, m->offset);
         }
@@ -1099,6 +1201,8 @@ make_decoder(const struct clm_config *cfg,
         if (cfg->framing == CLM_FRAMING_RAW) {
                 const char *name = (kinds & (1u << CLM_REC_ATTRIBUTION))
                                            ? "beneficiary_attribution"
+                                   : (kinds & (1u << CLM_REC_PARAMETERS))
+                                           ? "aco_parameters"
                                            : "claim_event";
                 const char *text = clm_schema_text(name);
 
@@ -1115,7 +1219,7 @@ static int
 subscribe(struct clm_pipeline *p, char *errstr, size_t errstr_size)
 {
         rd_kafka_topic_partition_list_t *topics =
-                rd_kafka_topic_partition_list_new(2);
+                rd_kafka_topic_partition_list_new(3);
         rd_kafka_resp_err_t err;
 
         rd_kafka_topic_partition_list_add(topics, p->cfg->topic_claims,
@@ -1125,6 +1229,10 @@ subscribe(struct clm_pipeline *p, char *errstr, size_t errstr_size)
                                                   p->cfg->topic_attribution,
                                                   RD_KAFKA_PARTITION_UA);
         }
+        /* Like the attribution topic, a registry topic that does not exist
+         * yet only draws librdkafka's "unknown topic" consumer error. */
+        rd_kafka_topic_partition_list_add(topics, p->cfg->topic_registry,
+                                          RD_KAFKA_PARTITION_UA);
         err = rd_kafka_subscribe(p->rk, topics);
         rd_kafka_topic_partition_list_destroy(topics);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -1178,8 +1286,17 @@ clm_pipeline_new(const struct clm_config *cfg, char *errstr, size_t errstr_size)
         }
         p->dec_attr = make_decoder(cfg, 1u << CLM_REC_ATTRIBUTION, errstr,
                                    errstr_size);
+        if (p->dec_attr == NULL) {
+                goto fail;
+        }
+        p->dec_params = make_decoder(cfg, 1u << CLM_REC_PARAMETERS, errstr,
+                                     errstr_size);
+        p->pp = malloc(sizeof(*p->pp));
         p->sink = clm_sink_new(&sc);
-        if (p->dec_attr == NULL || p->sink == NULL) {
+        if (p->dec_params == NULL || p->pp == NULL || p->sink == NULL) {
+                if (p->dec_params != NULL) {
+                        clm_errf(errstr, errstr_size, "out of memory");
+                }
                 goto fail;
         }
         p->dlq = clm_deadletter_new(cfg, errstr, errstr_size);
@@ -1227,6 +1344,8 @@ clm_pipeline_free(struct clm_pipeline *p)
         clm_monitor_free(p->mon);
         clm_decoder_free(p->dec_claims);
         clm_decoder_free(p->dec_attr);
+        clm_decoder_free(p->dec_params);
+        free(p->pp);
         free(p->rec);
         free(p);
 }

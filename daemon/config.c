@@ -84,6 +84,13 @@ static const struct clm_opt options[] = {
          .flags = OPT_NONEMPTY,
          .validate = check_topic,
          .help = "Kafka topic of beneficiary attribution records"},
+        {.name = "topics.registry",
+         .type = OPT_STRING,
+         FIELD(topic_registry),
+         .def = "aco.registry",
+         .flags = OPT_NONEMPTY,
+         .validate = check_topic,
+         .help = "Kafka topic of ACO payment parameter sets (compacted)"},
         {.name = "topics.dlq",
          .type = OPT_STRING,
          FIELD(topic_dlq),
@@ -266,8 +273,8 @@ static const struct {
 } default_schemas[] = {
         {1, "claim_event.v1"},           {2, "claim_event.v2"},
         {3, "claim_event.v3"},           {4, "claim_event"},
-        {10, "delivery_marker"},
-        {20, "beneficiary_attribution.v1"}, {21, "beneficiary_attribution"},
+        {10, "delivery_marker"},         {20, "beneficiary_attribution.v1"},
+        {21, "beneficiary_attribution"}, {40, "aco_parameters"},
 };
 
 /* State of one load: where things were set, for messages and checks. */

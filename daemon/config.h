@@ -39,6 +39,7 @@ struct clm_config {
         /* topics */
         char *topic_claims;
         char *topic_attribution;
+        char *topic_registry;
         char *topic_dlq;
         char *topic_payments;
         enum clm_framing framing;

@@ -25,6 +25,7 @@ static const char *const reason_names[CLM_REASON__COUNT] = {
         [CLM_REASON_TOO_MANY_LINES] = "too_many_lines",
         [CLM_REASON_WRONG_RECORD] = "wrong_record",
         [CLM_REASON_VERSION_CONFLICT] = "version_conflict",
+        [CLM_REASON_BAD_PARAMETERS] = "bad_parameters",
 };
 
 const char *

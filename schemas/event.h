@@ -12,18 +12,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CLM_DATE_NULL INT32_MIN /* an absent optional date */
-#define CLM_ID_MAX    40        /* ids: claim version, control number, mbi */
-#define CLM_PROV_MAX  16        /* CCN, TIN, NPI */
-#define CLM_CODE_MAX  12        /* HCPCS, ICD-10, revenue center */
-#define CLM_ACO_MAX   16        /* ACO id such as A1234 */
-#define CLM_MAX_LINES 450       /* CCLF Part A claims may carry many lines */
-#define CLM_MAX_DX    25        /* CCLF carries up to 25 diagnoses */
+#define CLM_DATE_NULL         INT32_MIN /* an absent optional date */
+#define CLM_ID_MAX            40  /* ids: claim version, control number, mbi */
+#define CLM_PROV_MAX          16  /* CCN, TIN, NPI */
+#define CLM_CODE_MAX          12  /* HCPCS, ICD-10, revenue center */
+#define CLM_ACO_MAX           16  /* ACO id such as A1234 */
+#define CLM_MAX_LINES         450 /* CCLF Part A claims may carry many lines */
+#define CLM_MAX_DX            25  /* CCLF carries up to 25 diagnoses */
+#define CLM_PARAM_MAX_FIGURES 128 /* keys of one AcoParameters record */
+#define CLM_PARAM_KEY_MAX     49  /* key of a figure: 48 bytes + NUL */
+#define CLM_PARAM_VALUE_MAX   257 /* value of a figure: 256 bytes + NUL */
 
 enum clm_record_kind {
         CLM_REC_CLAIM = 1,
         CLM_REC_MARKER = 2,
         CLM_REC_ATTRIBUTION = 3,
+        CLM_REC_PARAMETERS = 4,
 };
 
 enum clm_claim_form {
@@ -78,6 +82,7 @@ enum clm_reason {
         CLM_REASON_TOO_MANY_LINES,
         CLM_REASON_WRONG_RECORD,     /* a record type this topic cannot hold */
         CLM_REASON_VERSION_CONFLICT, /* same version, different content */
+        CLM_REASON_BAD_PARAMETERS,   /* ACO parameter set fails its checks */
         CLM_REASON__COUNT
 };
 
@@ -135,6 +140,25 @@ struct clm_attribution {
         char sex;           /* 'F', 'M' or 0 when absent */
 };
 
+/* One key of an ACO parameter set, as on the aco.registry topic. */
+struct clm_param_figure {
+        char key[CLM_PARAM_KEY_MAX];
+        char value[CLM_PARAM_VALUE_MAX];
+        bool verified;
+};
+
+/*
+ * An AcoParameters record: structurally decoded only. Whether the keys and
+ * values make a valid set is clm_payparams_from_kv's decision.
+ */
+struct clm_aco_params {
+        char aco_id[CLM_ACO_MAX];
+        int32_t performance_year;
+        int32_t as_of; /* days since epoch, or CLM_DATE_NULL; informational */
+        size_t n_figures;
+        struct clm_param_figure figures[CLM_PARAM_MAX_FIGURES];
+};
+
 /* One decoded message. Large (lines are inline): keep one per consumer. */
 struct clm_record {
         enum clm_record_kind kind;
@@ -143,6 +167,7 @@ struct clm_record {
                 struct clm_claim claim;
                 struct clm_marker marker;
                 struct clm_attribution attribution;
+                struct clm_aco_params params;
         } u;
 };
 

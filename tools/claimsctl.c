@@ -1318,7 +1318,8 @@ usage(void)
                         "[--status-file PATH]\n"
                         "    health exits 0 healthy, 1 degraded, 2 down\n"
                         "  population | quality-counts\n"
-                        "  load-acos FILE | aco ACO [--year Y] [--json]\n"
+                        "  load-acos FILE | publish-acos FILE\n"
+                        "  aco ACO [--year Y] [--json]\n"
                         "  quality ACO [--year Y] [--json]\n");
 }
 
@@ -1358,6 +1359,12 @@ main(int argc, char **argv)
                 if (ctl.c != NULL) {
                         redisFree(ctl.c);
                 }
+                clm_config_free(ctl.cfg);
+                return rc;
+        }
+        if (strcmp(argv[optind], "publish-acos") == 0 && optind + 1 < argc) {
+                /* Kafka only: the daemon stores what it consumes. */
+                rc = ctl_publish_acos(ctl.cfg, argv[optind + 1]);
                 clm_config_free(ctl.cfg);
                 return rc;
         }

@@ -1,7 +1,7 @@
 /*
- * claimsctl load-acos and aco. Parameters are validated by the same parser
- * the engine uses and stored in canonical form, so what the engine reads
- * is exactly what was checked here. The per-ACO view computes the savings
+ * claimsctl load-acos, publish-acos and aco. Parameters are validated by the
+ * same parser the engine uses and stored in canonical form, so what the engine
+ * reads is exactly what was checked here. The per-ACO view computes the savings
  * projection with the engine's own settlement code (no Kafka needed).
  */
 #include "tools/ctl_pay.h"
@@ -11,12 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "consumers/avrowrite.h"
 #include "consumers/payengine.h"
 #include "consumers/payments.h"
 #include "consumers/payparams.h"
 #include "consumers/payrec.h"
+#include "consumers/producer.h"
 #include "daemon/rc.h"
+#include "schemas/event.h"
 #include "tools/ctl_quality.h"
 
 #define MAX_RECORDS 4096
@@ -106,6 +110,168 @@ ctl_load_acos(const struct clm_config *cfg, redisContext *c, const char *path)
                unverified);
         clm_payparams_free(sets);
         return 0;
+}
+
+/* ---- publish-acos ---- */
+
+/*
+ * The AcoParameters body (schemas/aco_parameters.avsc) of one rendered set:
+ * every "key = value [verified|unverified]" line becomes a Figure. A value
+ * may hold spaces (msr.table); the flag is the last word of a figure's line
+ * and settings have none. Returns the length, 0 if @p cap is too small or a
+ * line does not fit a Figure.
+ */
+static size_t
+encode_params(const struct clm_payparams *pp,
+              const char *text,
+              int32_t as_of,
+              unsigned char *buf,
+              size_t cap)
+{
+        char line[512];
+        size_t n = 0;
+        size_t count = 0;
+        const char *p;
+
+        for (p = strchr(text, '\n'); p != NULL; p = strchr(p + 1, '\n')) {
+                count += p[1] != '\0';
+        }
+        if (cap < 64 + strlen(text) * 2) {
+                return 0;
+        }
+        n += clm_avro_put_string(buf + n, pp->aco);
+        n += clm_avro_put_long(buf + n, pp->year);
+        if (count > 0) {
+                n += clm_avro_put_long(buf + n, (int64_t)count);
+        }
+        for (p = strchr(text, '\n'); p != NULL && p[1] != '\0';
+             p = strchr(p + 1, '\n')) {
+                const char *e = strchr(p + 1, '\n');
+                size_t len = e != NULL ? (size_t)(e - (p + 1)) : strlen(p + 1);
+                char *value;
+                char *sp;
+                bool verified = false;
+
+                if (len >= sizeof(line)) {
+                        return 0;
+                }
+                memcpy(line, p + 1, len);
+                line[len] = '\0';
+                value = strstr(line, " = ");
+                if (value == NULL) {
+                        return 0;
+                }
+                *value = '\0';
+                value += 3;
+                sp = strrchr(value, ' ');
+                if (sp != NULL && (strcmp(sp + 1, "verified") == 0 ||
+                                   strcmp(sp + 1, "unverified") == 0)) {
+                        verified = strcmp(sp + 1, "verified") == 0;
+                        *sp = '\0';
+                }
+                if (strlen(line) >= CLM_PARAM_KEY_MAX ||
+                    strlen(value) >= CLM_PARAM_VALUE_MAX) {
+                        return 0;
+                }
+                n += clm_avro_put_string(buf + n, line);
+                n += clm_avro_put_string(buf + n, value);
+                buf[n++] = verified ? 1 : 0;
+        }
+        n += clm_avro_put_long(buf + n, 0); /* end of the figures array */
+        n += clm_avro_put_long(buf + n, as_of);
+        return n;
+}
+
+/* The Confluent id of aco_parameters in the config, or -1. */
+static int32_t
+params_schema_id(const struct clm_config *cfg)
+{
+        for (size_t i = 0; i < cfg->n_schemas; i++) {
+                if (strcmp(cfg->schemas[i].ref, "aco_parameters") == 0) {
+                        return cfg->schemas[i].id;
+                }
+        }
+        return -1;
+}
+
+int
+ctl_publish_acos(const struct clm_config *cfg, const char *path)
+{
+        struct clm_payparams *sets = NULL;
+        struct clm_producer *prod = NULL;
+        size_t n = 0;
+        char err[512];
+        static char text[65536];
+        static unsigned char buf[5 + 2 * sizeof(text) + 64];
+        int32_t id = params_schema_id(cfg);
+        int32_t today = (int32_t)(time(NULL) / 86400);
+        int rc = 1;
+
+        if (cfg->framing == CLM_FRAMING_CONFLUENT && id < 0) {
+                fprintf(stderr, "claimsctl: no schema.<id> = aco_parameters "
+                                "in the config\n");
+                return 1;
+        }
+        if (clm_payparams_load_file(path, &sets, &n, err, sizeof(err)) !=
+            CLM_OK) {
+                fprintf(stderr, "claimsctl: %s\n", err);
+                return 1;
+        }
+        prod = clm_producer_new(cfg, cfg->topic_registry, "registry", err,
+                                sizeof(err));
+        if (prod == NULL) {
+                fprintf(stderr, "claimsctl: %s\n", err);
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                size_t head = 0;
+                size_t len;
+                char key[CLM_ACO_MAX + 16];
+
+                if (clm_payparams_render(&sets[i], text, sizeof(text)) >=
+                    sizeof(text)) {
+                        fprintf(stderr,
+                                "claimsctl: %s: ACO %s: parameters too long\n",
+                                path, sets[i].aco);
+                        goto out;
+                }
+                if (cfg->framing == CLM_FRAMING_CONFLUENT) {
+                        buf[0] = 0;
+                        buf[1] = (unsigned char)((uint32_t)id >> 24);
+                        buf[2] = (unsigned char)((uint32_t)id >> 16);
+                        buf[3] = (unsigned char)((uint32_t)id >> 8);
+                        buf[4] = (unsigned char)id;
+                        head = 5;
+                }
+                len = encode_params(&sets[i], text, today, buf + head,
+                                    sizeof(buf) - head);
+                if (len == 0) {
+                        fprintf(stderr,
+                                "claimsctl: %s: ACO %s: cannot encode\n", path,
+                                sets[i].aco);
+                        goto out;
+                }
+                (void)snprintf(key, sizeof(key), "%s:%d", sets[i].aco,
+                               (int)sets[i].year);
+                if (clm_producer_send(prod, key, strlen(key), buf,
+                                      head + len) != CLM_OK) {
+                        fprintf(stderr, "claimsctl: %s: produce failed\n",
+                                cfg->topic_registry);
+                        goto out;
+                }
+        }
+        if (clm_producer_flush(prod, 30000) != CLM_OK) {
+                fprintf(stderr, "claimsctl: %s: not acknowledged\n",
+                        cfg->topic_registry);
+                goto out;
+        }
+        printf("published %zu ACO parameter sets to %s\n", n,
+               cfg->topic_registry);
+        rc = 0;
+out:
+        clm_producer_free(prod);
+        clm_payparams_free(sets);
+        return rc;
 }
 
 /* ---- aco ---- */

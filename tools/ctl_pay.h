@@ -20,6 +20,16 @@ int
 ctl_load_acos(const struct clm_config *cfg, redisContext *c, const char *path);
 
 /**
+ * @brief `publish-acos FILE`: validate every section like load-acos and
+ * produce one AcoParameters record per ACO-year to topics.registry (key
+ * "ACO:YEAR", Confluent framing with the id of schema aco_parameters in
+ * the config), built from the canonical rendering, so the daemon stores
+ * exactly what load-acos would.
+ * @returns 0, or 1 with a message on stderr
+ */
+int ctl_publish_acos(const struct clm_config *cfg, const char *path);
+
+/**
  * @brief `aco ACO [--year Y] [--json]`.
  * @returns 0, 1 on a Redis error or unknown ACO, 2 on a usage error
  */

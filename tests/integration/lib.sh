@@ -111,6 +111,7 @@ write_config() {
                 fi
                 echo "topics.claims = $CLAIMS"
                 echo "topics.attribution = $ATTR"
+                echo "topics.registry = ${REG:-registry-$RUN_ID}"
                 echo "topics.dlq = $DLQ"
                 echo "log.level = notice"
                 local l
@@ -150,15 +151,18 @@ stat_of() { "${RCLI[@]}" HGET claimsd:stats "$1"; }
 summary_of() { grep "^$2=" "$1" | cut -d= -f2; }
 
 # setup_topics CLAIM_PARTITIONS [ATTR_PARTITIONS]: broker, Redis and this
-# run's topics (claims, attribution, dead letters); sets CLAIMS ATTR DLQ.
+# run's topics (claims, attribution, ACO parameters, dead letters); sets
+# CLAIMS ATTR REG DLQ.
 setup_topics() {
         kafka_up
         redis_up
         CLAIMS=claims-$RUN_ID
         ATTR=attr-$RUN_ID
         DLQ=dlq-$RUN_ID
+        REG=registry-$RUN_ID
         topic "$CLAIMS" "$1"
         topic "$ATTR" "${2:-1}"
+        topic "$REG" 1
         topic "$DLQ" 1
 }
 

@@ -9,8 +9,11 @@
 # from the claims received by 31 March of the next year.
 # Then the same claims on a topic with another partition count, consumed by
 # two claimsd processes instead of one under another prefix, must give
-# byte-identical records; and a second registration load and a daemon
-# restart (duplicate month closes) must issue nothing twice.
+# byte-identical records, with the parameters taken from the registry
+# topic (claimsctl publish-acos) instead of claimsctl load-acos; a malformed
+# parameter record there is dead-lettered as bad_parameters. A second
+# registration load and a daemon restart (duplicate month closes) must
+# issue nothing twice.
 source "$(dirname "$0")/lib.sh"
 
 GEN=(--claims 20000 --benes 4000 --acos 3 --bad 4 --seed 5
@@ -18,8 +21,10 @@ GEN=(--claims 20000 --benes 4000 --acos 3 --bad 4 --seed 5
 setup_topics 4
 OTHER=claims3-$RUN_ID
 PAY=payments-$RUN_ID
+REGB=registry-b-$RUN_ID
 topic "$OTHER" 3
 topic "$PAY" 1
+topic "$REGB" 1
 "$BUILD/claimsgen" --brokers "$BROKERS" --topic "$CLAIMS" --partitions 4 \
         --out "$WORK/gen" "${GEN[@]}" >"$WORK/gen.log"
 "$BUILD/claimsgen" --brokers "$BROKERS" --topic "$OTHER" --partitions 3 \
@@ -225,14 +230,44 @@ check "the payments topic holds every record ($(wc -l <"$WORK/topic.txt") distin
 check "no record appears on the topic with two different encodings" \
         test "$(cut -f1 "$WORK/topic.txt" | sort | uniq -d | wc -l)" -eq 0
 
-# Run B: 3 partitions, two processes, another prefix and group.
+# Run B: 3 partitions, two processes, another prefix and group, and the
+# parameters from its own registry topic: the valid sets, then one whose
+# sharing.rate is not a canonical number (dead-lettered, daemons go on).
 write_config "$WORK/b.conf" "quality.measures_dir = $SRC/config/measures" \
         "topics.payments = $PAY" "redis.prefix = claimsd:b:"
 sed -i -e "s/^topics.claims = .*/topics.claims = $OTHER/" \
+        -e "s/^topics.registry = .*/topics.registry = $REGB/" \
         -e "s/^kafka.group.id = .*/kafka.group.id = b-$RUN_ID/" "$WORK/b.conf"
 "$BUILD/claimsctl" -c "$WORK/b.conf" load-participants "$WORK/gen3/participants.csv" >/dev/null
 "$BUILD/claimsctl" -c "$WORK/b.conf" load-attribution "$WORK/gen3/attribution.csv" >/dev/null
-"$BUILD/claimsctl" -c "$WORK/b.conf" load-acos "$WORK/acos.conf" >/dev/null
+check "claimsctl publish-acos produces the parameter sets to the registry topic" \
+        "$BUILD/claimsctl" -c "$WORK/b.conf" publish-acos "$WORK/acos.conf"
+# An AcoParameters record (Confluent id 40) built by hand.
+python3 - "$WORK/bad-params.bin" <<'EOF'
+import sys
+def zz(n):
+    n = (n << 1) ^ (n >> 63)
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+def s(x):
+    x = x.encode()
+    return zz(len(x)) + x
+figs = [("program", "MSSP"), ("ssp.track", "BASIC_A"),
+        ("agreement.start", "2025-01-01"), ("agreement.end", "2029-12-31"),
+        ("sharing.rate", "12.5%")]
+body = s("A0009") + zz(2025) + zz(len(figs))
+for k, v in figs:
+    body += s(k) + s(v) + b"\x00"
+body += zz(0) + zz(20089)
+open(sys.argv[1], "wb").write(b"\x00\x00\x00\x00\x28" + body)
+EOF
+kcat -P -b "$BROKERS" -t "$REGB" -k "A0009:2025" "$WORK/bad-params.bin"
 cp "$WORK/b.conf" "$WORK/b2.conf"
 echo "instance.name = second-$RUN_ID" >>"$WORK/b2.conf"
 start_daemon "$WORK/b.conf" "$WORK/b.log"
@@ -240,6 +275,19 @@ B1=$DAEMON_PID
 start_daemon "$WORK/b2.conf" "$WORK/b2.log"
 B2=$DAEMON_PID
 check "run B issued $want records" wait_records claimsd:b:
+check "the malformed parameter record was dead-lettered as bad_parameters" \
+        test "$("${RCLI[@]}" HGET claimsd:b:dlq:count bad_parameters)" = 1
+check "run B took its parameters from the topic (stats parameters = 3)" \
+        test "$("${RCLI[@]}" HGET claimsd:b:stats parameters)" = 3
+for aco in A0001 A0002 A0003; do
+        "${RCLI[@]}" HGET "claimsd:aco:$aco:params" 2025 >>"$WORK/params-a.txt"
+        "${RCLI[@]}" HGET "claimsd:b:aco:$aco:params" 2025 >>"$WORK/params-b.txt"
+done
+check "the topic's sets are stored byte for byte as load-acos stores them" \
+        cmp "$WORK/params-a.txt" "$WORK/params-b.txt"
+check "no value of the bad record reached the logs" \
+        bash -c "! grep -q '12\.5' '$WORK/b.log' '$WORK/b2.log'"
+check "both daemons of run B are still running" kill -0 "$B1" "$B2"
 kill -TERM "$B1" "$B2"
 wait "$B1" "$B2" || true
 texts claimsd: >"$WORK/a.texts"

@@ -21,6 +21,7 @@
 #include "consumers/batch.h"
 #include "consumers/keyhash.h"
 #include "consumers/measures.h"
+#include "consumers/payparams.h"
 #include "consumers/redis_sink.h"
 #include "daemon/rc.h"
 
@@ -869,4 +870,105 @@ Test(apply, payment_records_are_written_once_and_never_rewritten)
         cr_assert(eq(str, r->str, (char *)"v1|x|1"));
         freeReplyObject(r);
         cr_assert(eq(i64, xlen("p:payments"), 1));
+}
+
+static char *
+hget_str(const char *key, const char *field)
+{
+        redisReply *r = redisCommand(rc_, "HGET %s %s", key, field);
+        char *s = NULL;
+
+        cr_assert(not(eq(ptr, r, NULL)));
+        if (r->type == REDIS_REPLY_STRING) {
+                s = strdup(r->str);
+        }
+        freeReplyObject(r);
+        return s;
+}
+
+static long long
+sismember(const char *key, const char *member)
+{
+        redisReply *r = redisCommand(rc_, "SISMEMBER %s %s", key, member);
+        long long v;
+
+        cr_assert(not(eq(ptr, r, NULL)));
+        v = r->integer;
+        freeReplyObject(r);
+        return v;
+}
+
+/*
+ * A parameter set from the registry topic lands exactly where claimsctl
+ * load-acos puts it (aco:<id>:params field year = canonical text, member
+ * ACO:YEAR of payparams, member of acos), so the payment engine cannot
+ * tell the sources apart; a later set for the same ACO-year wins.
+ */
+Test(apply, parameter_sets_are_stored_like_load_acos)
+{
+        static const char text[] = "[aco A0007 2025]\n"
+                                   "program = MSSP\n"
+                                   "ssp.track = BASIC_A\n"
+                                   "agreement.start = 2025-01-01\n"
+                                   "agreement.end = 2029-12-31\n"
+                                   "benchmark.E = 9500000 verified\n"
+                                   "benchmark.D = 1100000\n"
+                                   "benchmark.A = 1200000\n"
+                                   "benchmark.N = 1050000\n"
+                                   "sharing.rate = 400000\n"
+                                   "savings.limit = 100000\n"
+                                   "quality.era = 2021\n"
+                                   "quality.threshold = 7385\n";
+        struct clm_payparams *sets = NULL;
+        struct clm_payparams later;
+        size_t n = 0;
+        char err[256];
+        char want[4096];
+        char *got;
+        struct clm_apply_result r;
+
+        cr_assert(eq(int,
+                     clm_payparams_load_buffer("t", text, sizeof(text) - 1,
+                                               &sets, &n, err, sizeof(err)),
+                     CLM_OK),
+                  "%s", err);
+        later = sets[0];
+        later.benchmark[CLM_ENR_ESRD].v = 9600000;
+
+        /* The first batch starts the chain; a fenced one writes nothing. */
+        clm_batch_reset(b, "p:", "aco.registry/0", 0);
+        cr_assert(eq(int, clm_batch_add_params(b, 0, &sets[0]), CLM_OK));
+        r = apply_batch();
+        cr_assert(r.applied);
+        clm_batch_reset(b, "p:", "aco.registry/0", 5);
+        cr_assert(eq(int, clm_batch_add_params(b, 5, &later), CLM_OK));
+        r = apply_batch();
+        cr_assert(not(r.applied));
+
+        (void)clm_payparams_render(&sets[0], want, sizeof(want));
+        got = hget_str("p:aco:A0007:params", "2025");
+        cr_assert(not(eq(ptr, got, NULL)));
+        cr_assert(eq(str, got, want));
+        free(got);
+        cr_assert(eq(i64, sismember("p:payparams", "A0007:2025"), 1));
+        cr_assert(eq(i64, sismember("p:acos", "A0007"), 1));
+        cr_assert(eq(i64, hget("p:stats", "parameters"), 1));
+        cr_assert(eq(i64, hget("p:offset", "aco.registry/0"), 1));
+
+        /* The latest record per ACO-year wins, within a batch too. */
+        clm_batch_reset(b, "p:", "aco.registry/0", 1);
+        cr_assert(eq(int, clm_batch_add_params(b, 1, &sets[0]), CLM_OK));
+        cr_assert(eq(int, clm_batch_add_dead(b, 2, CLM_REASON_BAD_PARAMETERS),
+                     CLM_OK));
+        cr_assert(eq(int, clm_batch_add_params(b, 3, &later), CLM_OK));
+        r = apply_batch();
+        cr_assert(r.applied);
+        cr_assert(eq(i64, r.dead_letter, 1));
+        (void)clm_payparams_render(&later, want, sizeof(want));
+        got = hget_str("p:aco:A0007:params", "2025");
+        cr_assert(eq(str, got, want));
+        free(got);
+        cr_assert(eq(i64, hget("p:stats", "parameters"), 3));
+        cr_assert(eq(i64, hget("p:dlq:count", "bad_parameters"), 1));
+        clm_payparams_free(sets);
 }

@@ -13,6 +13,7 @@
 #include "consumers/batch.h"
 #include "consumers/batch_internal.h"
 #include "consumers/keyhash.h"
+#include "consumers/payparams.h"
 #include "daemon/rc.h"
 
 /* -Wwrite-strings makes literals const; Criterion wants char *. */
@@ -253,6 +254,57 @@ Test(batch, attribution_value_format)
         STR_EQ(clm_batch__arg(b, 15), "");
         STR_EQ(clm_batch__arg(b, 16), "2");
         cr_assert(eq(ptr, strstr(clm_batch__arg(b, 1), "1EG4"), NULL));
+        clm_batch_free(b);
+}
+
+/* P aco year text: the text is clm_payparams_render of the set, exactly
+ * what claimsctl load-acos stores. */
+Test(batch, parameter_message_carries_the_canonical_text)
+{
+        static const char text[] = "[aco A0001 2025]\n"
+                                   "program = MSSP\n"
+                                   "ssp.track = BASIC_A\n"
+                                   "agreement.start = 2025-01-01\n"
+                                   "agreement.end = 2029-12-31\n"
+                                   "benchmark.E = 9500000 verified\n"
+                                   "benchmark.D = 1100000\n"
+                                   "benchmark.A = 1200000\n"
+                                   "benchmark.N = 1050000\n"
+                                   "sharing.rate = 400000\n"
+                                   "savings.limit = 100000\n"
+                                   "quality.era = 2021\n"
+                                   "quality.threshold = 7385\n";
+        struct clm_batch *b = clm_batch_new();
+        struct clm_payparams *sets = NULL;
+        size_t n = 0;
+        char err[256];
+        char want[4096];
+        int argc;
+        const char **argv;
+        const size_t *lens;
+
+        cr_assert(eq(int,
+                     clm_payparams_load_buffer("t", text, sizeof(text) - 1,
+                                               &sets, &n, err, sizeof(err)),
+                     CLM_OK),
+                  "%s", err);
+        cr_assert(lt(sz, clm_payparams_render(&sets[0], want, sizeof(want)),
+                     sizeof(want)));
+        clm_batch_reset(b, "p:", "aco.registry/0", 7);
+        cr_assert(eq(int, clm_batch_add_params(b, 7, &sets[0]), CLM_OK));
+        cr_assert(eq(int, clm_batch_add_params(b, 8, &sets[0]), CLM_OK));
+        argv_of(b, &argc, &argv, &lens);
+        cr_assert(eq(sz, clm_batch_count(b), (size_t)2));
+        cr_assert(eq(i64, clm_batch_to(b), 9));
+        cr_assert(eq(sz, clm_batch__nargs(b), (size_t)8));
+        STR_EQ(clm_batch__arg(b, 0), "P");
+        STR_EQ(clm_batch__arg(b, 1), "A0001");
+        STR_EQ(clm_batch__arg(b, 2), "2025");
+        STR_EQ(clm_batch__arg(b, 3), want);
+        cr_assert(not(
+                eq(ptr, strstr(want, "benchmark.E = 9500000 verified"), NULL)));
+        STR_EQ(clm_batch__arg(b, 7), want);
+        clm_payparams_free(sets);
         clm_batch_free(b);
 }
 

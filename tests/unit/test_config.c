@@ -158,6 +158,7 @@ Test(config, defaults_without_any_option)
         cr_assert(eq(str, cfg->path, conf_path));
         cr_assert(eq(str, cfg->topic_claims, (char *)"ffs.claims"));
         cr_assert(eq(str, cfg->topic_attribution, (char *)"aco.attribution"));
+        cr_assert(eq(str, cfg->topic_registry, (char *)"aco.registry"));
         cr_assert(eq(str, cfg->topic_dlq, (char *)"ffs.claims.dlq"));
         cr_assert(eq(int, (int)cfg->framing, (int)CLM_FRAMING_CONFLUENT));
         cr_assert(eq(str, cfg->schemas_dir,
@@ -198,7 +199,8 @@ Test(config, default_schema_ids_when_none_configured)
                     {4, "claim_event"},
                     {10, "delivery_marker"},
                     {20, "beneficiary_attribution.v1"},
-                    {21, "beneficiary_attribution"}};
+                    {21, "beneficiary_attribution"},
+                    {40, "aco_parameters"}};
         struct clm_config *cfg = load_ok("");
         size_t i;
 
@@ -221,6 +223,7 @@ Test(config, every_option_set)
         struct clm_config *cfg =
                 load_ok("topics.claims = c\n"
                         "topics.attribution = a\n"
+                        "topics.registry = r\n"
                         "topics.dlq = d\n"
                         "input.framing = raw\n"
                         "schemas.dir = /opt/schemas\n"
@@ -242,6 +245,7 @@ Test(config, every_option_set)
 
         cr_assert(eq(str, cfg->topic_claims, (char *)"c"));
         cr_assert(eq(str, cfg->topic_attribution, (char *)"a"));
+        cr_assert(eq(str, cfg->topic_registry, (char *)"r"));
         cr_assert(eq(str, cfg->topic_dlq, (char *)"d"));
         cr_assert(eq(int, (int)cfg->framing, (int)CLM_FRAMING_RAW));
         cr_assert(eq(str, cfg->schemas_dir, (char *)"/opt/schemas"));
@@ -1029,7 +1033,7 @@ Test(config, reload_applies_reloadable_and_keeps_the_rest)
         cr_assert(eq(int, cur->redis_port, 6379));
         cr_assert(eq(str, cur->kafka[0].value, (char *)"g1"));
         cr_assert(eq(ptr, cur->instance, NULL));
-        cr_assert(eq(sz, cur->n_schemas, (size_t)7));
+        cr_assert(eq(sz, cur->n_schemas, (size_t)8));
 
         assert_contains(out, "<5>config reload: batch.size applied\n");
         assert_contains(out, "<5>config reload: batch.linger applied\n");
@@ -1326,7 +1330,7 @@ Test(config, help_lists_the_table)
         size_t n = help_option_names(names, 64);
         char *help = help_text(); /* the names pass cut text[] into tokens */
 
-        cr_assert(eq(sz, n, (size_t)26));
+        cr_assert(eq(sz, n, (size_t)27));
         cr_assert(eq(str, names[0], (char *)"topics.claims"));
         assert_contains(help, "hash.secret_file");
         assert_contains(help, "(required)");
@@ -1377,7 +1381,7 @@ Test(config, example_file_loads)
         cr_assert(eq(int, cfg->redis_port, 6379));
         cr_assert(eq(sz, cfg->n_kafka, (size_t)2));
         cr_assert(eq(str, cfg->kafka[1].key, (char *)"group.id"));
-        cr_assert(eq(sz, cfg->n_schemas, (size_t)7));
+        cr_assert(eq(sz, cfg->n_schemas, (size_t)8));
         clm_config_free(cfg);
 }
 

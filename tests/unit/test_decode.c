@@ -32,10 +32,12 @@
 #define ID_REORDER  92 /* ClaimEvent with ClaimType symbols reversed */
 #define ID_INTPAID  93 /* ClaimEvent with paid_cents as int */
 #define ID_ATTR_MIN 94 /* BeneficiaryAttribution without defaulted fields */
+#define ID_PARAMS   40
 
 #define KIND(k) (1u << (k))
 #define ALL_KINDS                                                              \
-        (KIND(CLM_REC_CLAIM) | KIND(CLM_REC_MARKER) | KIND(CLM_REC_ATTRIBUTION))
+        (KIND(CLM_REC_CLAIM) | KIND(CLM_REC_MARKER) |                          \
+         KIND(CLM_REC_ATTRIBUTION) | KIND(CLM_REC_PARAMETERS))
 
 #define MSG_MAX (64 * 1024)
 
@@ -210,6 +212,7 @@ setup(void)
                     "{\"name\": \"paid_cents\", \"type\": \"long\"",
                     "{\"name\": \"paid_cents\", \"type\": \"int\"");
         add(dec, ID_ATTR_MIN, attr_min_schema);
+        add_embedded(dec, ID_PARAMS, "aco_parameters");
         rec = malloc(sizeof(*rec));
         cr_assert(not(eq(ptr, rec, NULL)));
         memset(rec, 0, sizeof(*rec));
@@ -913,6 +916,139 @@ Test(decode, attribution_decodes)
         n = enc_write(&e, ID_ATTR, msg, sizeof(msg));
         expect_fail(msg, n, CLM_REASON_MISSING_FIELD);
         enc_close(&e);
+}
+
+/* Append one Figure to an AcoParameters record. */
+static void
+add_figure(avro_value_t *r, const char *key, const char *value, bool verified)
+{
+        avro_value_t arr;
+        avro_value_t f;
+        avro_value_t v;
+
+        cr_assert(fld(r, "figures", &arr));
+        cr_assert(eq(int, avro_value_append(&arr, &f, NULL), 0));
+        put_str(&f, "key", key);
+        put_str(&f, "value", value);
+        cr_assert(fld(&f, "verified", &v));
+        cr_assert(eq(int, avro_value_set_boolean(&v, verified ? 1 : 0), 0));
+}
+
+static void
+fill_params(avro_value_t *r)
+{
+        put_str(r, "aco_id", "A0001");
+        put_long(r, "performance_year", 2025);
+        put_long(r, "as_of", day(2025, 1, 15));
+        add_figure(r, "program", "MSSP", false);
+        add_figure(r, "benchmark.E", "9500000", true);
+}
+
+Test(decode, aco_parameters_decode_by_field_name)
+{
+        struct enc e;
+        size_t n;
+        const struct clm_aco_params *pa;
+
+        enc_open_embedded(&e, "aco_parameters");
+        fill_params(&e.rec);
+        n = enc_write(&e, ID_PARAMS, msg, sizeof(msg));
+        enc_close(&e);
+        expect_ok(msg, n);
+        pa = &rec->u.params;
+        cr_assert(eq(int, rec->kind, CLM_REC_PARAMETERS));
+        cr_assert(eq(str, STR(pa->aco_id), STR("A0001")));
+        cr_assert(eq(i32, pa->performance_year, 2025));
+        cr_assert(eq(i32, pa->as_of, day(2025, 1, 15)));
+        cr_assert(eq(sz, pa->n_figures, (size_t)2));
+        cr_assert(eq(str, STR(pa->figures[0].key), STR("program")));
+        cr_assert(eq(str, STR(pa->figures[0].value), STR("MSSP")));
+        cr_assert(not(pa->figures[0].verified));
+        cr_assert(eq(str, STR(pa->figures[1].key), STR("benchmark.E")));
+        cr_assert(eq(str, STR(pa->figures[1].value), STR("9500000")));
+        cr_assert(pa->figures[1].verified);
+}
+
+/* A parameter decoder refuses other records, and vice versa. */
+Test(decode, aco_parameters_only_where_accepted)
+{
+        struct clm_decoder *d = new_decoder(CLM_FRAMING_CONFLUENT,
+                                            KIND(CLM_REC_ATTRIBUTION), &limits);
+        struct enc e;
+        size_t n;
+
+        add_embedded(d, ID_PARAMS, "aco_parameters");
+        enc_open_embedded(&e, "aco_parameters");
+        fill_params(&e.rec);
+        n = enc_write(&e, ID_PARAMS, msg, sizeof(msg));
+        enc_close(&e);
+        cr_assert(eq(int, clm_decode(d, msg, n, rec, &derr), CLM_ERR_DECODE));
+        cr_assert(eq(int, derr.reason, CLM_REASON_WRONG_RECORD));
+        clm_decoder_free(d);
+}
+
+/* Bounds are bad input with a reason, never a truncated figure. */
+Test(decode, aco_parameters_over_their_bounds_are_rejected)
+{
+        char big[CLM_PARAM_VALUE_MAX + 1];
+        char key[CLM_PARAM_KEY_MAX + 1];
+        struct enc e;
+        size_t n;
+
+        memset(big, '7', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        memset(key, 'k', sizeof(key) - 1);
+        key[sizeof(key) - 1] = '\0';
+
+        /* The longest value and key fit exactly. */
+        enc_open_embedded(&e, "aco_parameters");
+        fill_params(&e.rec);
+        big[CLM_PARAM_VALUE_MAX - 1] = '\0';
+        key[CLM_PARAM_KEY_MAX - 1] = '\0';
+        add_figure(&e.rec, key, big, false);
+        n = enc_write(&e, ID_PARAMS, msg, sizeof(msg));
+        enc_close(&e);
+        expect_ok(msg, n);
+        cr_assert(eq(sz, strlen(rec->u.params.figures[2].value),
+                     (size_t)CLM_PARAM_VALUE_MAX - 1));
+
+        /* One byte more of value. */
+        enc_open_embedded(&e, "aco_parameters");
+        fill_params(&e.rec);
+        big[CLM_PARAM_VALUE_MAX - 1] = '7';
+        add_figure(&e.rec, "x", big, false);
+        n = enc_write(&e, ID_PARAMS, msg, sizeof(msg));
+        enc_close(&e);
+        expect_fail(msg, n, CLM_REASON_FIELD_TOO_LONG);
+        cr_assert(not(eq(ptr, strstr(derr.detail, "figure 3"), NULL)), "%s",
+                  derr.detail);
+
+        /* One byte more of key. */
+        enc_open_embedded(&e, "aco_parameters");
+        fill_params(&e.rec);
+        key[CLM_PARAM_KEY_MAX - 1] = 'k';
+        add_figure(&e.rec, key, "1", false);
+        n = enc_write(&e, ID_PARAMS, msg, sizeof(msg));
+        enc_close(&e);
+        expect_fail(msg, n, CLM_REASON_FIELD_TOO_LONG);
+
+        /* One figure more than the bound. */
+        enc_open_embedded(&e, "aco_parameters");
+        fill_params(&e.rec);
+        for (int i = 2; i <= CLM_PARAM_MAX_FIGURES; i++) {
+                add_figure(&e.rec, "benchmark.D", "1", false);
+        }
+        n = enc_write(&e, ID_PARAMS, msg, sizeof(msg));
+        enc_close(&e);
+        expect_fail(msg, n, CLM_REASON_BAD_COUNT);
+
+        /* An empty ACO id. */
+        enc_open_embedded(&e, "aco_parameters");
+        fill_params(&e.rec);
+        put_str(&e.rec, "aco_id", "");
+        n = enc_write(&e, ID_PARAMS, msg, sizeof(msg));
+        enc_close(&e);
+        expect_fail(msg, n, CLM_REASON_MISSING_FIELD);
 }
 
 /* v2 adds what the quality measures' age and sex conditions need. */
