@@ -243,8 +243,9 @@ local function apply(keys, args)
     local claim_cache = {}
     local bene_cache = {}  -- year -> bene_h -> attribution or false
     local part_cache = {}  -- year -> 'tin:x' -> ACO or false
-    local qcache = {}      -- ledger key -> measure id -> {d, n, x}
-    local qdirty = {}      -- ledger key -> measure id -> true (to write)
+    local qcache = {}      -- year -> 'bene_h:id' -> {d, n, x}
+    local qdirty = {}      -- year -> 'bene_h:id' -> true (to write)
+    local qwant = {}       -- year -> fields to prefetch
     local stay_cache = {}  -- bene_h -> claim hash -> stay
     local stay_set = {}    -- bene_h -> claim hash -> value or false
     local stats = {}
@@ -369,6 +370,14 @@ local function apply(keys, args)
                         end
                     end
                 end
+                local nb = m[15]
+                local q = m[17 + 6 * nb]
+                if q ~= '' then
+                    local l = child(qwant, m[16 + 6 * nb])
+                    for id in string.gmatch(q, '([^;:]+):[^;]*') do
+                        l[#l + 1] = bh .. ':' .. id
+                    end
+                end
             elseif kind == 'A' then
                 want_bene(m[3], m[2])
             elseif kind ~= 'D' and kind ~= 'M' and kind ~= 'P' then
@@ -390,6 +399,17 @@ local function apply(keys, args)
                 local vals = call('HMGET', key, unpack(chunk))
                 for x = 1, #chunk do
                     t[chunk[x]] = parse_attr(vals[x])
+                end
+            end
+        end
+        for year, l in pairs(qwant) do
+            local t = child(qcache, year)
+            local key = prefix .. 'q:' .. year
+            for c = 1, #l, 1000 do
+                local chunk = {unpack(l, c, math.min(c + 999, #l))}
+                local vals = call('HMGET', key, unpack(chunk))
+                for x = 1, #chunk do
+                    t[chunk[x]] = parse_q(vals[x])
                 end
             end
         end
@@ -499,52 +519,55 @@ local function apply(keys, args)
         return 1, (c[2] > 0) and 1 or 0, 0
     end
 
+    local qkeys = {}
     local function quality_key(aco, year)
-        acos[aco] = true
-        return prefix .. 'aco:' .. aco .. ':quality:' .. year
+        local t = child(qkeys, aco)
+        local k = t[year]
+        if not k then
+            acos[aco] = true
+            k = prefix .. 'aco:' .. aco .. ':quality:' .. year
+            t[year] = k
+        end
+        return k
     end
 
-    -- The counts of every measure in q not cached yet, in one HMGET.
-    -- Each measure is one ledger field 'q:<id>' = 'd,n,x', rewritten
-    -- once per batch: one field write per claim's measures instead of an
-    -- increment per role.
-    local function qprefetch(lk, q)
-        local t = child(qcache, lk)
-        local ids, fields = {}, {}
-        for id in string.gmatch(q, '([^;:]+):[^;]*') do
-            if not t[id] then
-                ids[#ids + 1] = id
-                fields[#fields + 1] = 'q:' .. id
-            end
+    -- A beneficiary's claim-version counts for one measure and year,
+    -- {d, n, x}: field 'bene_h:id' of the year's hash q:<year> (one hash
+    -- per year, like the attribution, so a batch reads them with one
+    -- HMGET and writes them with one HSET). Prefetched for the claims'
+    -- new versions; a replaced version's measures are read here if
+    -- missing.
+    local function qget(year, field)
+        local t = child(qcache, year)
+        local c = t[field]
+        if not c then
+            c = parse_q(call('HGET', prefix .. 'q:' .. year, field))
+            t[field] = c
         end
-        if #ids > 0 then
-            local v = call('HMGET', lk, unpack(fields))
-            for i, id in ipairs(ids) do
-                t[id] = parse_q(v[i])
-            end
-        end
+        return c
     end
 
     -- Add (sign 1) or remove (-1) one claim version's measure roles.
     local roles = {d = 1, n = 2, x = 3}
     local function quality_change(bh, year, q, sign)
-        local lk = ledger_key(year, bh)
         local rec = bene_year(bh, year)
-        qprefetch(lk, q)
-        local qc = qcache[lk]
-        local dirty = child(qdirty, lk)
+        local dirty = child(qdirty, year)
         for item in string.gmatch(q, '[^;]+') do
             local colon = string.find(item, ':', 1, true)
             local id = string.sub(item, 1, colon - 1)
-            local c = qc[id]
-            dirty[id] = true
+            local field = bh .. ':' .. id
+            local c = qget(year, field)
+            dirty[field] = true
             local d0, n0, x0 = status(rec, year, id, c)
             for r in string.gmatch(string.sub(item, colon + 1), '.') do
                 local i = roles[r]
                 c[i] = c[i] + sign
             end
             local d1, n1, x1 = status(rec, year, id, c)
-            if rec and rec.mask ~= 0 then
+            -- Most versions change counts, not statuses: build field
+            -- names only for a status that moved.
+            if rec and rec.mask ~= 0 and (d1 ~= d0 or n1 ~= n0 or x1 ~= x0)
+            then
                 local qk = quality_key(rec.aco, year)
                 add(qk, id .. ':den', d1 - d0)
                 add(qk, id .. ':num', n1 - n0)
@@ -631,17 +654,7 @@ local function apply(keys, args)
         local v = call('HGETALL', lk)
         local t = {}
         for i = 1, #v, 2 do
-            if string.sub(v[i], 1, 2) == 'q:' then
-                t[v[i]] = parse_q(v[i + 1])
-            else
-                t[v[i]] = tonumber(v[i + 1])
-            end
-        end
-        local qc = qcache[lk]
-        if qc then
-            for id, c in pairs(qc) do
-                t['q:' .. id] = {c[1], c[2], c[3]}
-            end
+            t[v[i]] = tonumber(v[i + 1])
         end
         local pend = incr[lk]
         if pend then
@@ -691,12 +704,17 @@ local function apply(keys, args)
         local led = ledger_now(ledger_key(year, bh))
         local moved = 0
         local q = {}
+        for id, defs in pairs(measures) do
+            for _, d in ipairs(defs) do
+                if year >= d[1] and year <= d[2] then
+                    q[id] = qget(year, bh .. ':' .. id)
+                end
+            end
+        end
         for f, v in pairs(led) do
             if v ~= 0 then
                 local p = split(f, ':')
-                if p[1] == 'q' then
-                    q[p[2]] = v
-                elseif p[1] == 'o' then
+                if p[1] == 'o' then
                     local i = ({i = 1, r = 2, a = 3})[p[2]]
                     if old and old.mask ~= 0 then
                         add(quality_key(old.aco, year), aco_outcome[i], -v)
@@ -886,14 +904,21 @@ local function apply(keys, args)
             end
         end
     end
-    for lk, ids in pairs(qdirty) do
+    for year, fields in pairs(qdirty) do
+        local key = prefix .. 'q:' .. year
         local kv = {}
-        for id in pairs(ids) do
-            local c = qcache[lk][id]
-            kv[#kv + 1] = 'q:' .. id
+        for f in pairs(fields) do
+            local c = qcache[year][f]
+            kv[#kv + 1] = f
             kv[#kv + 1] = fmt('%d,%d,%d', c[1], c[2], c[3])
+            if #kv >= 2000 then
+                call('HSET', key, unpack(kv))
+                kv = {}
+            end
         end
-        call('HSET', lk, unpack(kv))
+        if #kv > 0 then
+            call('HSET', key, unpack(kv))
+        end
     end
     for key, fields in pairs(incr3) do
         for fp, v in pairs(fields) do
