@@ -70,8 +70,8 @@ t0=$SECONDS
 
 # ---- 1. healthy -----------------------------------------------------------
 check "all partitions applied" wait_applied "$SUM" 120
-check "health exits 0: healthy, 3 partitions, lag 0" \
-        wait_health 0 '^healthy: 1 instance running, 3 partitions, lag 0$' 20
+check "health exits 0: healthy, 4 partitions (claims, attribution, registry), lag 0" \
+        wait_health 0 '^healthy: 1 instance running, 4 partitions, lag 0$' 20
 "${RCLI[@]}" HGETALL "$IKEY" >"$WORK/instance.txt"
 "${RCLI[@]}" HGETALL "$PKEY" >"$WORK/partitions.txt"
 hfield() { "${RCLI[@]}" HGET "$IKEY" "$1"; }
@@ -84,7 +84,7 @@ check "instance hash: TTL at most 30 s" \
         bash -c "t=\$(${RCLI[*]} TTL $IKEY); ((t > 0 && t <= 30))"
 check "instance hash: assigned partitions listed" \
         bash -c "[[ \$(${RCLI[*]} HGET $IKEY assigned | tr , '\n' | sort | paste -sd,) == \
-                $(printf '%s\n' "$ATTR/0" "$CLAIMS/0" "$CLAIMS/1" | sort | paste -sd,) ]]"
+                $(printf '%s\n' "$ATTR/0" "$REG/0" "$CLAIMS/0" "$CLAIMS/1" | sort | paste -sd,) ]]"
 check "instance hash: messages applied, batch latency, round trips" \
         bash -c "(( \$(${RCLI[*]} HGET $IKEY messages) >= 3000 &&
                     \$(${RCLI[*]} HGET $IKEY batch_ms_max) >= 0 &&
@@ -104,7 +104,7 @@ check "partitions hash has the same TTL" \
 check "status: first line is the health verdict" \
         grep -q '^claimsd healthy: 1 instance running' "$WORK/status.txt"
 check "status: instance row running" \
-        grep -Eq "^$NAME +running +[0-9]+s +3 +0 " "$WORK/status.txt"
+        grep -Eq "^$NAME +running +[0-9]+s +4 +0 " "$WORK/status.txt"
 for p in 0 1; do
         end=$(summary_of "$SUM" "end.$p")
         check "status: partition row $CLAIMS/$p" \
@@ -191,7 +191,7 @@ log "phase 2 (redis down) done at $((SECONDS - t0))s"
 # ---- 3. Redis back ----------------------------------------------------------
 "$SRC/tools/redis.sh" start "$WORK/redis" "$REDIS_PORT" >/dev/null
 check "health exits 0 again after Redis returns" \
-        wait_health 0 '^healthy: 1 instance running, 3 partitions, lag 0$' 60
+        wait_health 0 '^healthy: 1 instance running, 4 partitions, lag 0$' 60
 check "the daemon logged the resume" grep -q "resumed" "$WORK/claimsd.log"
 check "STATUS=running follows the retrying line" \
         bash -c "awk '/retrying in/{r=1} r && /^STATUS=running\$/{ok=1} END{exit !ok}' '$WORK/notify.out'"
@@ -214,7 +214,7 @@ check "instance hash: state retrying, last error redis:NOPERM" \
 "${CTL[@]}" status >"$WORK/status-noperm.txt" 2>/dev/null || true
 "${RCLI[@]}" ACL SETUSER "$RUSER" +fcall >/dev/null
 check "health exits 0 once FCALL is allowed again" \
-        wait_health 0 '^healthy: 1 instance running, 3 partitions, lag 0$' 60
+        wait_health 0 '^healthy: 1 instance running, 4 partitions, lag 0$' 60
 log "phase 4 (NOPERM) done at $((SECONDS - t0))s"
 
 # ---- 5. stale heartbeat, lag ----------------------------------------------
@@ -235,7 +235,7 @@ check "health exits 1: a heartbeat older than --stale-seconds" \
 "${CTL[@]}" status >"$WORK/status-lag.txt" 2>/dev/null || true
 wait "$PAUSER"
 check "health exits 0 once caught up" \
-        wait_health 0 '^healthy: 1 instance running, 3 partitions, lag 0$' 60
+        wait_health 0 '^healthy: 1 instance running, 4 partitions, lag 0$' 60
 log "phase 5 (lag, stale) done at $((SECONDS - t0))s"
 
 # ---- 6. stopped ---------------------------------------------------------------
