@@ -479,16 +479,21 @@ local function apply(keys, args)
         return target
     end
 
+    local defcache = {}
     local function measure_def(id, year)
-        local l = measures[id]
-        if l then
-            for _, d in ipairs(l) do
-                if year >= d[1] and year <= d[2] then
-                    return d
+        local t = child(defcache, year)
+        local d = t[id]
+        if d == nil then
+            d = false
+            for _, x in ipairs(measures[id] or {}) do
+                if year >= x[1] and year <= x[2] then
+                    d = x
+                    break
                 end
             end
+            t[id] = d
         end
-        return nil
+        return d or nil
     end
 
     -- Status of a beneficiary for one measure and year (docs/quality.md
