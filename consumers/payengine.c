@@ -76,6 +76,16 @@ advance_model_str(int64_t m)
         }
 }
 
+/* Whether a set has a settlement: every MSSP year; a Pioneer year only
+ * with its sharing terms (from model year 3 the population-based payments
+ * replace them unless given). */
+static bool
+settles(const struct clm_payparams *pp)
+{
+        return pp->program.v != CLM_PROGRAM_PIONEER ||
+               pp->pioneer_sharing_rate.set;
+}
+
 static bool
 add_due(struct clm_due *out,
         size_t max,
@@ -175,9 +185,13 @@ clm_payengine_schedule(const struct clm_payparams *pp,
                 }
         }
         (void)snprintf(period, sizeof(period), "%04d", (int)pp->year);
-        add_due(out, max, &n, clm_month_start_ms((pp->year + 1) * 100 + 4),
-                pp->program.v == CLM_PROGRAM_PIONEER ? "PIONEER" : "MSSP",
-                "settlement", period, 0, 0);
+        if (settles(pp)) {
+                add_due(out, max, &n,
+                        clm_month_start_ms((pp->year + 1) * 100 + 4),
+                        pp->program.v == CLM_PROGRAM_PIONEER ? "PIONEER"
+                                                             : "MSSP",
+                        "settlement", period, 0, 0);
+        }
         qsort(out, n, sizeof(out[0]), cmp_due);
         return n;
 }
@@ -981,7 +995,8 @@ clm_payengine_run(struct clm_payengine *pe,
         }
         rc = wm >= 0 ? issue_due(pe, sets, n_sets, wm, issued) : CLM_OK;
         for (size_t i = 0; i < n_sets && rc == CLM_OK && wm >= 0; i++) {
-                if (clm_month_start_ms((sets[i].year + 1) * 100 + 4) > wm) {
+                if (settles(&sets[i]) &&
+                    clm_month_start_ms((sets[i].year + 1) * 100 + 4) > wm) {
                         rc = project(pe, &sets[i], wm);
                 }
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The payment engine on real services (docs/payments.md): a generated year
-# of claims for three ACOs on different models (an Advance Payment ACO on
-# BASIC A, an AIP ACO on BASIC B, an ENHANCED two-sided ACO) must issue
+# of claims for four ACOs on different models (an Advance Payment ACO on
+# BASIC A, an AIP ACO on BASIC B, an ENHANCED two-sided ACO, a Pioneer ACO
+# in model year 3 with population-based payments) must issue
 # exactly the payment records an independent oracle (Python, below, from the
 # generator's expected_received.tsv and population.tsv) computes: upfront
 # and monthly advances, AIP one-time and quarterly payments, and at run-out
@@ -16,7 +17,7 @@
 # issue nothing twice.
 source "$(dirname "$0")/lib.sh"
 
-GEN=(--claims 20000 --benes 4000 --acos 3 --bad 4 --seed 5
+GEN=(--claims 20000 --benes 4000 --acos 4 --bad 4 --seed 5
         --measures "$SRC/config/measures")
 setup_topics 4
 OTHER=claims3-$RUN_ID
@@ -27,7 +28,9 @@ topic "$PAY" 1
 topic "$REGB" 1
 "$BUILD/claimsgen" --brokers "$BROKERS" --topic "$CLAIMS" --partitions 4 \
         --out "$WORK/gen" "${GEN[@]}" >"$WORK/gen.log"
-"$BUILD/claimsgen" --brokers "$BROKERS" --topic "$OTHER" --partitions 3 \
+# Run B's claims are produced once both of its daemons hold partitions
+# (below), so both apply some; the same seed gives the same files now.
+"$BUILD/claimsgen" --dry-run --topic "$OTHER" --partitions 3 \
         --out "$WORK/gen3" "${GEN[@]}" >"$WORK/gen3.log"
 check "both topics carry the same claims" cmp -s "$WORK/gen/expected_received.tsv" \
         "$WORK/gen3/expected_received.tsv"
@@ -115,6 +118,15 @@ loss.rate_min = 400000 unverified
 loss.rate_max = 750000 unverified
 loss.rate_factor = 750000 unverified
 loss.cap_benchmark = 150000 unverified
+
+[aco A0004 2025]
+program = PIONEER
+agreement.start = 2023-01-01
+agreement.end = 2027-12-31
+assign.min_benes = 15000 unverified
+pioneer.pbp_pct = 500000 unverified
+pioneer.expected_ffs_pbpm = 80000 unverified
+pioneer.aligned_benes = {H} unverified
 """)
 # payments.md 1.5 table: (n_lo, r_lo, r_hi); the band ends at the next n_lo - 1.
 table = [(0,122000,122000),(500,122000,87000),(1000,87000,50000),(3000,50000,39000),
@@ -160,6 +172,10 @@ rows += [(f"A0002:MSSP:2025:{k}", v) for k, v in
                 outstanding=25000000 + 4 * aipq)]
 rows += [(f"A0003:MSSP:2025:{k}", v) for k, v in
          settle("A0003", 750000, 200000, 20000, loss=(400000, 750000, 750000, 150000))]
+# Pioneer model year 3: the population-based payment each month, no
+# settlement without sharing terms.
+rows += [(f"A0004:PIONEER:2025-{m:02d}:pbp_monthly", rnd(500000 * 80000 * H, PPM))
+         for m in range(1, 13)]
 with open(f"{work}/expected-payments.tsv", "w") as f:
     for r in sorted(rows):
         f.write(f"{r[0]}\t{r[1]}\n")
@@ -174,7 +190,7 @@ check "the oracle expects savings for A0001, nothing above the MSR for A0002, lo
 # payments PREFIX: "id<TAB>amount" of every issued record, sorted.
 payments() {
         local aco
-        for aco in A0001 A0002 A0003; do
+        for aco in A0001 A0002 A0003 A0004; do
                 "${RCLI[@]}" --raw HGETALL "${1}aco:$aco:payments" |
                         awk 'NR % 2 == 1 { id = $0; next } { split($0, f, "|"); print id "\t" f[8] }'
         done | LC_ALL=C sort
@@ -182,7 +198,7 @@ payments() {
 # texts PREFIX: the full canonical text of every record, sorted.
 texts() {
         local aco
-        for aco in A0001 A0002 A0003; do
+        for aco in A0001 A0002 A0003 A0004; do
                 "${RCLI[@]}" --raw HGETALL "${1}aco:$aco:payments" | awk 'NR % 2 == 0'
         done | LC_ALL=C sort
 }
@@ -274,12 +290,20 @@ start_daemon "$WORK/b.conf" "$WORK/b.log"
 B1=$DAEMON_PID
 start_daemon "$WORK/b2.conf" "$WORK/b2.log"
 B2=$DAEMON_PID
+deadline=$((SECONDS + 60))
+until grep -q "assigned [1-9]" "$WORK/b.log" && grep -q "assigned [1-9]" "$WORK/b2.log" ||
+        ((SECONDS > deadline)); do
+        sleep 0.2
+done
+sleep 2 # let the group settle before the claims arrive
+"$BUILD/claimsgen" --brokers "$BROKERS" --topic "$OTHER" --partitions 3 \
+        --out "$WORK/gen3" "${GEN[@]}" >"$WORK/gen3.log"
 check "run B issued $want records" wait_records claimsd:b:
 check "the malformed parameter record was dead-lettered as bad_parameters" \
         test "$("${RCLI[@]}" HGET claimsd:b:dlq:count bad_parameters)" = 1
-check "run B took its parameters from the topic (stats parameters = 3)" \
-        test "$("${RCLI[@]}" HGET claimsd:b:stats parameters)" = 3
-for aco in A0001 A0002 A0003; do
+check "run B took its parameters from the topic (stats parameters = 4)" \
+        test "$("${RCLI[@]}" HGET claimsd:b:stats parameters)" = 4
+for aco in A0001 A0002 A0003 A0004; do
         "${RCLI[@]}" HGET "claimsd:aco:$aco:params" 2025 >>"$WORK/params-a.txt"
         "${RCLI[@]}" HGET "claimsd:b:aco:$aco:params" 2025 >>"$WORK/params-b.txt"
 done

@@ -124,3 +124,22 @@ Test(payengine, month_start)
         cr_assert(eq(i64, clm_month_start_ms(202601), ms(2026, 1, 1)));
         cr_assert(eq(i64, clm_month_start_ms(202512), ms(2025, 12, 1)));
 }
+
+Test(payengine, pioneer_year_three_pays_monthly_and_settles_only_with_terms)
+{
+        static const char pioneer[] =
+                "[aco P0001 2025]\nprogram = PIONEER\n"
+                "agreement.start = 2023-01-01\nagreement.end = 2027-12-31\n"
+                "assign.min_benes = 15000\npioneer.pbp_pct = 500000\n"
+                "pioneer.expected_ffs_pbpm = 80000\n"
+                "pioneer.aligned_benes = 15000\n";
+        struct clm_due d[CLM_DUE_MAX];
+        size_t n = clm_payengine_schedule(load(pioneer), d, CLM_DUE_MAX);
+
+        cr_assert(eq(sz, n, 12));
+        for (size_t i = 0; i < n; i++) {
+                cr_assert(eq(str, (char *)d[i].kind, (char *)"pbp_monthly"));
+                cr_assert(eq(str, (char *)d[i].model, (char *)"PIONEER"));
+        }
+        cr_assert(eq(i64, d[11].cutoff_ms, ms(2026, 1, 1)));
+}
