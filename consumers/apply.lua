@@ -557,15 +557,13 @@ local function apply(keys, args)
     local function quality_change(bh, year, q, sign)
         local rec = bene_year(bh, year)
         local dirty = child(qdirty, year)
-        for item in string.gmatch(q, '[^;]+') do
-            local colon = string.find(item, ':', 1, true)
-            local id = string.sub(item, 1, colon - 1)
+        for id, r in string.gmatch(q, '([^;:]+):([dnx]*)') do
             local field = bh .. ':' .. id
             local c = qget(year, field)
             dirty[field] = true
             local d0, n0, x0 = status(rec, year, id, c)
-            for r in string.gmatch(string.sub(item, colon + 1), '.') do
-                local i = roles[r]
+            for k = 1, #r do
+                local i = roles[string.sub(r, k, k)]
                 c[i] = c[i] + sign
             end
             local d1, n1, x1 = status(rec, year, id, c)
@@ -599,9 +597,10 @@ local function apply(keys, args)
 
     -- Replace (or remove, value '') the stay of claim `sk` and book the
     -- change of the beneficiary's outcome figures.
+    local ocache = {} -- bene_h -> outcomes of its stays as last computed
     local function stay_change(bh, sk, value)
         local s = stays_of(bh)
-        local before = outcomes(s)
+        local before = ocache[bh] or outcomes(s)
         if value == '' then
             s[sk] = nil
             child(stay_set, bh)[sk] = false
@@ -610,6 +609,7 @@ local function apply(keys, args)
             child(stay_set, bh)[sk] = value
         end
         local after = outcomes(s)
+        ocache[bh] = after
         local years = {}
         for y in pairs(before) do
             years[y] = true
@@ -636,7 +636,10 @@ local function apply(keys, args)
 
     -- Remove the stored contributions of a version, booked in month recv.
     -- Returns the version's stay ('' none).
-    local function unbook(state, recv, bh)
+    -- A replaced version's measure roles are removed unless the new version
+    -- (newq for year newy, '' for a cancellation) plays exactly the same:
+    -- removing and re-adding them would change nothing.
+    local function unbook(state, recv, bh, newq, newy)
         local rest = split(string.sub(state, 125), '|')
         local fl = split(rest[1], ';')
         local i = 0
@@ -647,10 +650,15 @@ local function apply(keys, args)
             book(bh, tonumber(b[1]), tonumber(b[2]), sfx, fl[i] or '', -1,
                 tonumber(b[4]), tonumber(b[5]), tonumber(b[6]))
         end
+        local same = false
         if rest[4] and rest[4] ~= '' then
-            quality_change(bh, tonumber(rest[3]), rest[4], -1)
+            local oy = tonumber(rest[3])
+            same = rest[4] == newq and oy == newy
+            if not same then
+                quality_change(bh, oy, rest[4], -1)
+            end
         end
-        return rest[5] or ''
+        return rest[5] or '', same
     end
 
     -- Everything of one beneficiary and year: the ledger as stored plus
@@ -809,9 +817,10 @@ local function apply(keys, args)
             elseif verdict == 'conflict' then
                 dlq[#dlq + 1] = {off, 'version_conflict'}
             else
-                local old_stay = ''
+                local old_stay, same_q = '', false
                 if state then
-                    old_stay = unbook(state, recv, bh)
+                    old_stay, same_q = unbook(state, recv, bh,
+                        adj ~= 'C' and q or '', qyear)
                 end
                 local fl = {}
                 if adj ~= 'C' then
@@ -828,7 +837,7 @@ local function apply(keys, args)
                         end
                         fl[b + 1] = f
                     end
-                    if q ~= '' then
+                    if q ~= '' and not same_q then
                         quality_change(bh, qyear, q, 1)
                     end
                 else
