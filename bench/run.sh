@@ -186,7 +186,10 @@ applied() {
 rss_sampler() {
         # rss_sampler PID FILE: VmRSS (kB) of PID once a second until it exits.
         # Bash builtins only, so a busy machine does not stretch the interval.
+        # The file exists even when the process is gone before the first
+        # sample (a short batch-size-1 run), so the summary never fails.
         local pid=$1 out=$2 k v rest
+        : >>"$out"
         while :; do
                 v=""
                 { while read -r k v rest; do
