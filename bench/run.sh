@@ -305,6 +305,7 @@ while :; do
                 t_first=$t
                 first_applied=$got
                 # Sample from the first applied batch on: startup is not steady state.
+                : >"$WORK/rss-main.txt"
                 rss_sampler "$DPID" "$WORK/rss-main.txt" &
                 disown "$!"
                 PIDS+=("$!")
@@ -442,6 +443,7 @@ while :; do
                         t_first=$t
                         first_applied=$got
                         deadline=$((SECONDS + BATCH1_SECONDS))
+                        : >"$WORK/rss-batch1.txt"
                         rss_sampler "$DPID" "$WORK/rss-batch1.txt" &
                         disown "$!"
                         PIDS+=("$!")
