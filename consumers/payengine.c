@@ -498,10 +498,34 @@ read_quality(struct clm_payengine *pe,
  * Advances still to recoup for an ACO: every issued advance record minus
  * every issued recoupment (amounts are signed: recoupments negative).
  */
-int
-clm_payengine_outstanding(struct clm_payengine *pe,
-                          const char *aco,
-                          int64_t *out)
+/* Whether a record kind moves the advance balance. */
+static bool
+advance_kind(const char *kind)
+{
+        static const char *const kinds[] = {
+                "recoupment", "upfront_fixed", "upfront_variable",
+                "monthly",    "aip_one_time",  "aip_quarterly",
+        };
+
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+                if (strcmp(kind, kinds[i]) == 0) {
+                        return true;
+                }
+        }
+        return false;
+}
+
+/*
+ * Advances issued minus recoupments issued, adjustments included (an
+ * adjustment counts as the kind it adjusts). Recoupments of period
+ * @p skip_period (NULL: none) are left out: a settlement recomputed under
+ * new parameters must see the balance before its own recoupment.
+ */
+static int
+outstanding(struct clm_payengine *pe,
+            const char *aco,
+            const char *skip_period,
+            int64_t *out)
 {
         redisReply *r;
 
@@ -517,20 +541,32 @@ clm_payengine_outstanding(struct clm_payengine *pe,
         for (size_t i = 0; i + 1 < r->elements; i += 2) {
                 struct clm_payment p;
 
+                const char *kind;
+
                 if (!clm_payment_parse(r->element[i + 1]->str, &p)) {
                         continue;
                 }
-                if (strcmp(p.kind, "recoupment") == 0 ||
-                    strcmp(p.kind, "upfront_fixed") == 0 ||
-                    strcmp(p.kind, "upfront_variable") == 0 ||
-                    strcmp(p.kind, "monthly") == 0 ||
-                    strcmp(p.kind, "aip_one_time") == 0 ||
-                    strcmp(p.kind, "aip_quarterly") == 0) {
-                        *out += p.amount_cents;
+                kind = p.kind;
+                if (p.adjusts[0] != '\0' && strrchr(p.adjusts, ':') != NULL) {
+                        kind = strrchr(p.adjusts, ':') + 1;
                 }
+                if (!advance_kind(kind) ||
+                    (skip_period != NULL && strcmp(kind, "recoupment") == 0 &&
+                     strcmp(p.period, skip_period) == 0)) {
+                        continue;
+                }
+                *out += p.amount_cents;
         }
         freeReplyObject(r);
         return CLM_OK;
+}
+
+int
+clm_payengine_outstanding(struct clm_payengine *pe,
+                          const char *aco,
+                          int64_t *out)
+{
+        return outstanding(pe, aco, NULL, out);
 }
 
 /* ---- Computing records ---- */
@@ -614,6 +650,7 @@ compute_settlement(struct clm_payengine *pe,
         }
         struct clm_settle_in in;
         char err[256];
+        char period[16];
 
         if (read_asof(pe, pp, last_recv, a) != CLM_OK) {
                 return CLM_ERR_RETRY;
@@ -625,9 +662,9 @@ compute_settlement(struct clm_payengine *pe,
         in.quality_bp = a->quality_bp;
         /* The shipped measure benchmarks are placeholders. */
         in.quality_verified = false;
+        (void)snprintf(period, sizeof(period), "%04d", (int)pp->year);
         if (with_outstanding &&
-            clm_payengine_outstanding(pe, pp->aco, &in.outstanding_cents) !=
-                    CLM_OK) {
+            outstanding(pe, pp->aco, period, &in.outstanding_cents) != CLM_OK) {
                 return CLM_ERR_RETRY;
         }
         a->outstanding = in.outstanding_cents;
@@ -747,20 +784,66 @@ compute(struct clm_payengine *pe,
         return 1;
 }
 
-/* Whether a record id is already issued (Redis decides). */
-static int
-issued_already(struct clm_payengine *pe, const struct clm_payment *p, bool *yes)
+/* The id of the adjustment of record @p id under parameter @p version. */
+static void
+adjustment_id(const char *id, const char *version, char out[CLM_PAY_ID_MAX])
 {
-        redisReply *r = command(pe, "HEXISTS %saco:%s:payments %s",
+        /* Record ids are at most 75 bytes (bounded ACO, model, period and
+         * kind), so the 17 added always fit. */
+        size_t n = strlen(id);
+
+        if (n > CLM_PAY_ID_MAX - 18) {
+                n = CLM_PAY_ID_MAX - 18;
+        }
+        memcpy(out, id, n);
+        memcpy(out + n, ":adj:", 5);
+        memcpy(out + n + 5, version, 12);
+        out[n + 17] = '\0';
+}
+
+/*
+ * Whether record @p p needs no work: issued under parameter @p version, or
+ * already adjusted for it. *issued says whether the id exists at all.
+ */
+static int
+settled(struct clm_payengine *pe,
+        const struct clm_payment *p,
+        const char *version,
+        bool *issued,
+        bool *done)
+{
+        struct clm_payment old;
+        char adj[CLM_PAY_ID_MAX];
+        redisReply *r = command(pe, "HGET %saco:%s:payments %s",
                                 pe->cfg->redis_prefix, p->aco_id, p->id);
 
+        *issued = false;
+        *done = false;
         if (r == NULL) {
                 return CLM_ERR_RETRY;
         }
-        *yes = r->integer == 1;
+        if (r->type == REDIS_REPLY_STRING) {
+                *issued = true;
+                *done = !clm_payment_parse(r->str, &old) ||
+                        strcmp(old.parameter_version, version) == 0;
+        }
+        freeReplyObject(r);
+        if (!*issued || *done) {
+                return CLM_OK;
+        }
+        adjustment_id(p->id, version, adj);
+        r = command(pe, "HEXISTS %saco:%s:payments %s", pe->cfg->redis_prefix,
+                    p->aco_id, adj);
+        if (r == NULL) {
+                return CLM_ERR_RETRY;
+        }
+        *done = r->integer == 1;
         freeReplyObject(r);
         return CLM_OK;
 }
+
+static int
+adjust(struct clm_payengine *pe, const struct clm_payment *p, bool *issued);
 
 /* Produce, wait for the acknowledgement, then write once to Redis. */
 static int
@@ -824,20 +907,71 @@ issue(struct clm_payengine *pe, const struct clm_payment *p, bool *issued)
                 return CLM_ERR_RETRY;
         }
         if (r->element[0]->integer == -1) {
-                /* Computed differently than when it was issued (the
-                 * parameters changed): the issued record stands. */
-                clm_log(CLM_LOG_ERR,
-                        "payments: ACO %s record %s differs from the one "
-                        "issued; not rewritten (parameters changed after "
-                        "issue?)",
-                        p->aco_id, p->id);
-        } else if (r->element[0]->integer == 1) {
+                freeReplyObject(r);
+                return adjust(pe, p, issued);
+        }
+        if (r->element[0]->integer == 1) {
                 *issued = true;
                 clm_log(CLM_LOG_NOTICE, "payments: ACO %s issued %s %s %s",
                         p->aco_id, p->model, p->kind, p->period);
         }
         freeReplyObject(r);
         return CLM_OK;
+}
+
+/*
+ * A record recomputed under other parameters than it was issued with: the
+ * issued record stands (never rewritten) and a new record, kind
+ * "adjustment", id "<id>:adj:<first 12 hex of the parameter version>",
+ * adjusts = the issued id, carries the difference between the recomputed
+ * amount and what was issued so far (the record plus earlier adjustments).
+ * A difference for any other reason (the adjustment id exists with other
+ * content) is refused and logged.
+ */
+static int
+adjust(struct clm_payengine *pe, const struct clm_payment *p, bool *issued)
+{
+        static struct clm_payment a;
+        struct clm_payment r0;
+        int64_t so_far = 0;
+        redisReply *r;
+
+        if (p->adjusts[0] != '\0') {
+                clm_log(CLM_LOG_ERR,
+                        "payments: ACO %s adjustment %s differs from the one "
+                        "issued; not rewritten",
+                        p->aco_id, p->id);
+                return CLM_OK;
+        }
+        r = command(pe, "HGETALL %saco:%s:payments", pe->cfg->redis_prefix,
+                    p->aco_id);
+        if (r == NULL) {
+                return CLM_ERR_RETRY;
+        }
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+                if (clm_payment_parse(r->element[i + 1]->str, &r0) &&
+                    (strcmp(r0.id, p->id) == 0 ||
+                     strcmp(r0.adjusts, p->id) == 0)) {
+                        so_far += r0.amount_cents;
+                }
+        }
+        freeReplyObject(r);
+        a = *p;
+        adjustment_id(p->id, p->parameter_version, a.id);
+        (void)snprintf(a.kind, sizeof(a.kind), "adjustment");
+        (void)snprintf(a.adjusts, sizeof(a.adjusts), "%s", p->id);
+        a.amount_cents = p->amount_cents - so_far;
+        a.n_inputs = 0;
+        input(&a, "issued_cents", so_far);
+        input(&a, "recomputed_cents", p->amount_cents);
+        for (size_t i = 0; i < p->n_inputs; i++) {
+                input(&a, p->inputs[i].name, p->inputs[i].value);
+        }
+        clm_log(CLM_LOG_NOTICE,
+                "payments: ACO %s record %s recomputed under new parameters; "
+                "issuing an adjustment",
+                p->aco_id, p->id);
+        return issue(pe, &a, issued);
 }
 
 /* The live projection of a settlement not issued yet (not a record). */
@@ -918,33 +1052,31 @@ issue_due(struct clm_payengine *pe,
                 struct clm_payment recs[3];
                 char version[CLM_PP_DIGEST_HEX];
                 struct clm_payment probe;
+                bool exists = false;
                 bool done = false;
+                bool settle = strcmp(items[i].due.kind, "settlement") == 0;
                 int k;
 
+                clm_payparams_digest(items[i].pp, version);
                 clm_payment_init(&probe, items[i].pp->aco, items[i].due.model,
-                                 strcmp(items[i].due.kind, "settlement") == 0
-                                         ? "shared_savings"
-                                         : items[i].due.kind,
+                                 settle ? "shared_savings" : items[i].due.kind,
                                  items[i].due.period, items[i].pp->year);
-                if (issued_already(pe, &probe, &done) != CLM_OK) {
+                if (settled(pe, &probe, version, &exists, &done) != CLM_OK) {
                         return CLM_ERR_RETRY;
                 }
-                if (done && strcmp(items[i].due.kind, "settlement") == 0) {
-                        continue;
-                }
-                if (strcmp(items[i].due.kind, "settlement") == 0) {
+                if (settle && !exists) {
                         clm_payment_init(&probe, items[i].pp->aco,
                                          items[i].due.model, "shared_losses",
                                          items[i].due.period,
                                          items[i].pp->year);
-                        if (issued_already(pe, &probe, &done) != CLM_OK) {
+                        if (settled(pe, &probe, version, &exists, &done) !=
+                            CLM_OK) {
                                 return CLM_ERR_RETRY;
                         }
                 }
                 if (done) {
                         continue;
                 }
-                clm_payparams_digest(items[i].pp, version);
                 k = compute(pe, items[i].pp, &items[i].due, version, recs);
                 if (k < 0) {
                         return CLM_ERR_RETRY;

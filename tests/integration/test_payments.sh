@@ -321,11 +321,40 @@ check "3 partitions and two processes: byte-identical records" \
 check "both processes of run B applied claims" bash -c \
         "grep -q 'claims=[1-9]' '$WORK/b.log' && grep -q 'claims=[1-9]' '$WORK/b2.log'"
 
+# A corrected parameter (A0001's monthly advance $8 -> $9 per beneficiary)
+# after the records were issued: nothing is rewritten; adjustment records
+# carry the differences (12 months x 100 cents x H, and the larger
+# recoupment), zero-amount ones the unchanged records.
+texts claimsd: >"$WORK/before-fix.texts"
+sed -i 's/^advance.monthly_per_bene = 800 /advance.monthly_per_bene = 900 /' "$WORK/acos.conf"
+"$BUILD/claimsctl" -c "$WORK/a.conf" load-acos "$WORK/acos.conf" >/dev/null
+start_daemon "$WORK/a.conf" "$WORK/a.log"
+A_PID=$DAEMON_PID
+adjusted() {
+        [[ $(payments claimsd: | grep -c ':adj:') -ge 16 ]]
+}
+deadline=$((SECONDS + 60))
+until adjusted || ((SECONDS > deadline)); do sleep 0.5; done
+sleep 2
+kill -TERM "$A_PID"
+wait "$A_PID" || true
+payments claimsd: | grep ':adj:' >"$WORK/adj.tsv"
+texts claimsd: | grep -v '|adjustment|' >"$WORK/after-fix.texts"
+check "every issued record stays as it was" \
+        cmp -s "$WORK/before-fix.texts" "$WORK/after-fix.texts"
+check "12 monthly adjustments of +$((100 * 1200)) cents" test \
+        "$(grep -c ':monthly:adj:[0-9a-f]*	120000$' "$WORK/adj.tsv")" -eq 12
+check "the recoupment adjusted by -$((12 * 100 * 1200)) cents" \
+        grep -q "A0001:MSSP:2025:recoupment:adj:[0-9a-f]*	-1440000$" "$WORK/adj.tsv"
+check "unchanged records get zero adjustments, and nothing else moves ($(wc -l <"$WORK/adj.tsv") adjustments)" \
+        test "$(awk -F'\t' '$2 != 0' "$WORK/adj.tsv" | wc -l)" -eq 13 -a \
+        "$(wc -l <"$WORK/adj.tsv")" -eq 16
+
 "$BUILD/claimsctl" -c "$WORK/a.conf" aco A0001 --json >"$WORK/aco.json"
 check "claimsctl aco --json is valid JSON with the payments" python3 -c "
 import json
 d = json.load(open('$WORK/aco.json'))
-assert len(d['payments']) == $(grep -c '^A0001' "$WORK/expected-payments.tsv")
+assert len(d['payments']) == $(grep -c '^A0001' "$WORK/expected-payments.tsv") + 16
 assert 'benchmark.N' in d['unverified_parameters']"
 "$BUILD/claimsctl" -c "$WORK/a.conf" aco A0001 >"$WORK/aco.txt"
 check "claimsctl aco shows the projection steps and the recoupment" \
