@@ -391,39 +391,25 @@ local function apply(keys, args)
                 claim_cache[chunk[x]] = vals[x] or false
             end
         end
-        for year, l in pairs(benes) do
-            local t = child(bene_cache, year)
-            local key = prefix .. 'bene:' .. year
-            for c = 1, #l, 1000 do
-                local chunk = {unpack(l, c, math.min(c + 999, #l))}
-                local vals = call('HMGET', key, unpack(chunk))
-                for x = 1, #chunk do
-                    t[chunk[x]] = parse_attr(vals[x])
+        -- One HMGET per year and 1,000 fields into cache[year], each
+        -- value through parse.
+        local function hmget_years(want, cache, name, parse)
+            for year, l in pairs(want) do
+                local t = child(cache, year)
+                local key = prefix .. name .. year
+                for c = 1, #l, 1000 do
+                    local chunk = {unpack(l, c, math.min(c + 999, #l))}
+                    local vals = call('HMGET', key, unpack(chunk))
+                    for x = 1, #chunk do
+                        t[chunk[x]] = parse(vals[x])
+                    end
                 end
             end
         end
-        for year, l in pairs(qwant) do
-            local t = child(qcache, year)
-            local key = prefix .. 'q:' .. year
-            for c = 1, #l, 1000 do
-                local chunk = {unpack(l, c, math.min(c + 999, #l))}
-                local vals = call('HMGET', key, unpack(chunk))
-                for x = 1, #chunk do
-                    t[chunk[x]] = parse_q(vals[x])
-                end
-            end
-        end
-        for year, l in pairs(parts) do
-            local t = child(part_cache, year)
-            local key = prefix .. 'participant:' .. year
-            for c = 1, #l, 1000 do
-                local chunk = {unpack(l, c, math.min(c + 999, #l))}
-                local vals = call('HMGET', key, unpack(chunk))
-                for x = 1, #chunk do
-                    t[chunk[x]] = vals[x] or false
-                end
-            end
-        end
+        hmget_years(benes, bene_cache, 'bene:', parse_attr)
+        hmget_years(qwant, qcache, 'q:', parse_q)
+        hmget_years(parts, part_cache, 'participant:',
+            function(v) return v or false end)
         return true
     end
 
