@@ -347,21 +347,13 @@ clm_payengine_params(struct clm_payengine *pe,
 
 #define asof clm_pay_asof
 
+/* Index of a benchmark enrollment type (E D A N), or -1 (U or other). */
 static int
 enr_of(char e)
 {
-        switch (e) {
-        case 'E':
-                return CLM_ENR_ESRD;
-        case 'D':
-                return CLM_ENR_DISABLED;
-        case 'A':
-                return CLM_ENR_AGED_DUAL;
-        case 'N':
-                return CLM_ENR_AGED_NON_DUAL;
-        default:
-                return -1;
-        }
+        int k = clm_enrollment_from_code(e);
+
+        return k >= 0 && k < CLM_PP_ENR ? k : -1;
 }
 
 /* Paid cents of an ACO-year received up to @p last_recv (YYYYMM; 0: all).

@@ -54,6 +54,17 @@ clm_enrollment_code(enum clm_enrollment enrollment)
         }
 }
 
+int
+clm_enrollment_from_code(char code)
+{
+        for (int e = CLM_ENR_ESRD; e <= CLM_ENR_UNKNOWN; e++) {
+                if (clm_enrollment_code((enum clm_enrollment)e) == code) {
+                        return e;
+                }
+        }
+        return -1;
+}
+
 /* Howard Hinnant's days_from_civil / civil_from_days, integer only. */
 void
 clm_date_civil(int32_t days, int *year, int *month, int *day)

@@ -177,6 +177,10 @@ const char *clm_reason_str(enum clm_reason reason);
 /** @brief One-letter code of an enrollment type: E, D, A, N or U. */
 char clm_enrollment_code(enum clm_enrollment enrollment);
 
+/** @brief Inverse of clm_enrollment_code: the enum clm_enrollment value of
+ * a letter, or -1 for any other character. */
+int clm_enrollment_from_code(char code);
+
 /**
  * @brief Civil date of a day count (proleptic Gregorian, UTC).
  * @param days days since 1970-01-01

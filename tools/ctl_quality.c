@@ -183,16 +183,6 @@ struct pop {
         int64_t b[5], m[5], xb[5], xm[5];
 };
 
-static const char enr_letters[] = "EDANU";
-
-static int
-enr_index(char e)
-{
-        const char *p = strchr(enr_letters, e);
-
-        return p != NULL && e != '\0' ? (int)(p - enr_letters) : -1;
-}
-
 static int
 read_pop(redisContext *c, const char *key, struct pop *p)
 {
@@ -205,7 +195,7 @@ read_pop(redisContext *c, const char *key, struct pop *p)
         for (size_t i = 0; i + 1 < r->elements; i += 2) {
                 const char *f = r->element[i]->str;
                 int64_t v = strtoll(r->element[i + 1]->str, NULL, 10);
-                int e = enr_index(f[0]);
+                int e = clm_enrollment_from_code(f[0]);
 
                 if (e < 0 || f[1] != ':') {
                         continue;
@@ -240,8 +230,9 @@ pop_lines(
                 (void)snprintf(line, sizeof(line),
                                "%s\t%d\t%c\t%" PRId64 "\t%" PRId64 "\t%" PRId64
                                "\t%" PRId64,
-                               aco, year, enr_letters[e], p.b[e], p.m[e],
-                               p.xb[e], p.xm[e]);
+                               aco, year,
+                               clm_enrollment_code((enum clm_enrollment)e),
+                               p.b[e], p.m[e], p.xb[e], p.xm[e]);
                 rc = lines_add(arg, line);
         }
         return rc;
@@ -378,7 +369,7 @@ read_paid(redisContext *c, const char *key, struct aco_year *ay)
         for (size_t i = 0; i + 1 < r->elements; i += 2) {
                 const char *f = r->element[i]->str;
                 size_t len = strlen(f);
-                int e = enr_index(f[0]);
+                int e = clm_enrollment_from_code(f[0]);
 
                 if (e >= 0 && len > 2 && strcmp(f + len - 2, ":p") == 0) {
                         ay->paid[e] +=
@@ -525,9 +516,10 @@ print_human(const char *aco,
                 }
                 printf("%-14c %8" PRId64 " %8" PRId64 " %8" PRId64
                        " %12s%" PRId64 ".%02" PRId64 "\n",
-                       enr_letters[e], ay->pop.b[e], ay->pop.m[e],
-                       ay->pop.xb[e], pc < 0 ? "-$" : "$",
-                       (pc < 0 ? -pc : pc) / 100, (pc < 0 ? -pc : pc) % 100);
+                       clm_enrollment_code((enum clm_enrollment)e),
+                       ay->pop.b[e], ay->pop.m[e], ay->pop.xb[e],
+                       pc < 0 ? "-$" : "$", (pc < 0 ? -pc : pc) / 100,
+                       (pc < 0 ? -pc : pc) % 100);
         }
 }
 
@@ -578,9 +570,10 @@ print_json(const char *aco,
                        ",\"optout_benes\":%" PRId64
                        ",\"optout_months\":%" PRId64 ",\"paid_cents\":%" PRId64
                        ",\"per_capita_cents\":%" PRId64 "}",
-                       first ? "" : ",", enr_letters[e], ay->pop.b[e],
-                       ay->pop.m[e], ay->pop.xb[e], ay->pop.xm[e], ay->paid[e],
-                       ratio(ay->paid[e], 12, ay->pop.m[e]));
+                       first ? "" : ",",
+                       clm_enrollment_code((enum clm_enrollment)e),
+                       ay->pop.b[e], ay->pop.m[e], ay->pop.xb[e], ay->pop.xm[e],
+                       ay->paid[e], ratio(ay->paid[e], 12, ay->pop.m[e]));
                 first = 0;
         }
         printf("}}\n");

@@ -372,3 +372,15 @@ Test(batch, numbers_are_formatted_like_printf)
         STR_EQ(clm_batch__arg(b, 2), want);
         clm_batch_free(b);
 }
+
+/* The one-letter enrollment codes in Redis fields map back to the enum. */
+Test(batch, enrollment_codes_round_trip)
+{
+        for (int e = CLM_ENR_ESRD; e <= CLM_ENR_UNKNOWN; e++) {
+                char c = clm_enrollment_code((enum clm_enrollment)e);
+
+                cr_assert(eq(int, clm_enrollment_from_code(c), e), "%c", c);
+        }
+        cr_assert(eq(int, clm_enrollment_from_code('X'), -1));
+        cr_assert(eq(int, clm_enrollment_from_code('\0'), -1));
+}
