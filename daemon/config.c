@@ -1461,6 +1461,41 @@ clm_config_print_help(void)
         printf(" (managed by claimsd)\n");
 }
 
+int
+clm_config_use_namespace(struct clm_config *cfg,
+                         const char *name,
+                         char *errstr,
+                         size_t errstr_size)
+{
+        size_t n = strlen(name);
+        char *prefix;
+
+        if (n == 0 || n > CLM_NAMESPACE_MAX ||
+            strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                         "0123456789._-") != n) {
+                clm_errf(errstr, errstr_size,
+                         "namespace name must be 1 to %d characters of "
+                         "A-Z a-z 0-9 . _ -",
+                         CLM_NAMESPACE_MAX);
+                return CLM_ERR_INVALID;
+        }
+        if (cfg->live_prefix != NULL) {
+                clm_errf(errstr, errstr_size, "namespace already chosen");
+                return CLM_ERR_INVALID;
+        }
+        prefix = malloc(strlen(cfg->redis_prefix) + n + 9);
+        cfg->namespace_name = strdup(name);
+        if (prefix == NULL || cfg->namespace_name == NULL) {
+                free(prefix);
+                clm_errf(errstr, errstr_size, "out of memory");
+                return CLM_ERR_NOMEM;
+        }
+        (void)sprintf(prefix, "%sreplay:%s:", cfg->redis_prefix, name);
+        cfg->live_prefix = cfg->redis_prefix;
+        cfg->redis_prefix = prefix;
+        return CLM_OK;
+}
+
 void
 clm_config_free(struct clm_config *cfg)
 {
@@ -1474,6 +1509,8 @@ clm_config_free(struct clm_config *cfg)
                         free(*(char **)opt_field(cfg, &options[i]));
                 }
         }
+        free(cfg->namespace_name);
+        free(cfg->live_prefix);
         for (i = 0; i < cfg->n_kafka; i++) {
                 /* Values may be SASL or TLS key passwords. */
                 if (cfg->kafka[i].value != NULL) {

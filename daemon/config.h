@@ -93,7 +93,16 @@ struct clm_config {
         char *measures_dir;
         struct clm_measures *measures;
         int min_denominator;
+
+        /* Set by clm_config_use_namespace (claimsd --replay, claimsctl
+         * --namespace): redis_prefix then names the replay namespace and
+         * live_prefix keeps the configured one. Both NULL otherwise. */
+        char *namespace_name;
+        char *live_prefix;
 };
+
+/* Longest replay namespace name: [A-Za-z0-9._-]{1,64}. */
+#define CLM_NAMESPACE_MAX 64
 
 /**
  * @brief Parse and validate a config file, reading the secret files it
@@ -140,6 +149,18 @@ void clm_config_apply_reload(struct clm_config *cur,
 /** @brief Print the option table (name, default, reloadable, help) on
  * stdout, one option per line, name first. */
 void clm_config_print_help(void);
+
+/**
+ * @brief Write into the replay namespace @p name instead of the live data:
+ * redis_prefix becomes "<redis.prefix>replay:<name>:" (docs/replay.md), so
+ * a replay sits beside live data under the same ACL key pattern and can
+ * never share a key with it (no live key starts with "replay:").
+ * @returns CLM_OK, or CLM_ERR_INVALID for a bad name (errstr says why)
+ */
+int clm_config_use_namespace(struct clm_config *cfg,
+                             const char *name,
+                             char *errstr,
+                             size_t errstr_size);
 
 /** @brief NULL-safe; wipes secrets before freeing. */
 void clm_config_free(struct clm_config *cfg);

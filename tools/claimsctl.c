@@ -1309,7 +1309,9 @@ monitor_command(struct ctl *ctl, int argc, char **argv)
 static void
 usage(void)
 {
-        fprintf(stderr, "usage: claimsctl -c CONFIG COMMAND\n"
+        fprintf(stderr, "usage: claimsctl -c CONFIG [-n NAMESPACE] COMMAND\n"
+                        "  -n NAME: read and write the replay namespace NAME "
+                        "instead of live data\n"
                         "  load-attribution CSV | load-participants CSV\n"
                         "  totals | report\n"
                         "  status [--json] [--max-lag N] [--stale-seconds S] "
@@ -1328,14 +1330,17 @@ main(int argc, char **argv)
 {
         struct ctl ctl = {0};
         const char *path = "/etc/claimsd/claimsd.conf";
+        const char *ns = NULL;
         char err[512];
         int opt;
         int rc;
 
         /* '+': options end at the command, which takes its own. */
-        while ((opt = getopt(argc, argv, "+c:h")) != -1) {
+        while ((opt = getopt(argc, argv, "+c:n:h")) != -1) {
                 if (opt == 'c') {
                         path = optarg;
+                } else if (opt == 'n') {
+                        ns = optarg;
                 } else {
                         usage();
                         return opt == 'h' ? 0 : 2;
@@ -1349,6 +1354,12 @@ main(int argc, char **argv)
         if (ctl.cfg == NULL) {
                 fprintf(stderr, "claimsctl: %s\n", err);
                 return 78;
+        }
+        if (ns != NULL &&
+            clm_config_use_namespace(ctl.cfg, ns, err, sizeof(err)) != CLM_OK) {
+                fprintf(stderr, "claimsctl: -n %s: %s\n", ns, err);
+                clm_config_free(ctl.cfg);
+                return 2;
         }
         clm_keyhash_init(&ctl.kh, ctl.cfg->hash_secret,
                          ctl.cfg->hash_secret_len);

@@ -1402,3 +1402,47 @@ Test(config, minimal_file_loads_beside_its_secret)
                      in_dir("hash.secret", want, sizeof(want))));
         clm_config_free(cfg);
 }
+
+Test(config, namespace_moves_the_prefix_and_keeps_the_live_one)
+{
+        struct clm_config *cfg = load_ok("redis.prefix = live:\n");
+
+        cr_assert(eq(int,
+                     clm_config_use_namespace(cfg, "audit-2026.q1", errbuf,
+                                              sizeof(errbuf)),
+                     CLM_OK));
+        cr_assert_str_eq(cfg->redis_prefix, "live:replay:audit-2026.q1:");
+        cr_assert_str_eq(cfg->live_prefix, "live:");
+        cr_assert_str_eq(cfg->namespace_name, "audit-2026.q1");
+        /* A second choice would lose track of the live prefix. */
+        cr_assert(eq(int,
+                     clm_config_use_namespace(cfg, "b", errbuf, sizeof(errbuf)),
+                     CLM_ERR_INVALID));
+        clm_config_free(cfg);
+}
+
+Test(config, namespace_names_are_checked)
+{
+        static const char *const bad[] = {
+                "",
+                "a b",
+                "a:b",
+                "a*",
+                "a/b",
+                "x123456789012345678901234567890123456789012345678901234567890"
+                "12345",
+        };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                struct clm_config *cfg = load_ok("");
+
+                cr_assert(eq(int,
+                             clm_config_use_namespace(cfg, bad[i], errbuf,
+                                                      sizeof(errbuf)),
+                             CLM_ERR_INVALID),
+                          "accepted \"%s\"", bad[i]);
+                cr_assert(strstr(errbuf, "1 to 64") != NULL, "%s", errbuf);
+                cr_assert_str_eq(cfg->redis_prefix, "claimsd:");
+                clm_config_free(cfg);
+        }
+}
