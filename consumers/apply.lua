@@ -35,9 +35,10 @@
 -- aco:<id>:pop:<y>, aco:<id>:quality:<y>; per beneficiary the ledger
 -- led:<y>:<bene_h> and the stays stays:<bene_h>; attribution bene:<y>
 -- (value 'ACO:E:mask:optout:birth_year:sex'); claim:<hash> states
--- 'rank(55)|vh(32)|digest(32)|adj|fallbacks|blob|qyear|quality|stay' where
+-- 'rank(55)|vh(32)|digest(32)|adj|fallbacks|blob|qyear|quality|stay|hist' where
 -- fallbacks lists, per bucket, the participant-fallback ACO ('' none) and
--- blob is 'year,MM,TT,paid,allowed,cnt;...'.
+-- blob is 'year,MM,TT,paid,allowed,cnt;...', and hist lists the last 8
+-- applied versions as 'topic/partition/offset,vh(8),adj;...'.
 --
 -- Returns {1, to, applied, duplicate, stale, dead_letter, unattributed,
 -- conflict offsets...} on success or {0, stored_offset} when the fence
@@ -772,6 +773,29 @@ local function apply(keys, args)
         end
     end
 
+    -- The applied versions of a claim, oldest first, for claimsctl
+    -- explain: 'topic/partition/offset,vh8,adj;...', the last HIST_MAX.
+    -- Only a history entry has a '/', so a state written before the
+    -- field existed (nine fields, the ninth a stay) starts a new one.
+    local HIST_MAX = 8
+    local here = tp .. '/'
+    local function history(state, off, vh, adj)
+        local entry = here .. string.format('%d', off) .. ',' .. string.sub(vh, 1, 8)
+            .. ',' .. adj
+        if not state then
+            return entry
+        end
+        local h = string.match(state, '[^|]*$')
+        if not string.find(h, '/', 1, true) then
+            return entry
+        end
+        local _, n = string.gsub(h, ';', '')
+        if n + 1 >= HIST_MAX then
+            h = string.sub(h, string.find(h, ';', 1, true) + 1)
+        end
+        return h .. ';' .. entry
+    end
+
     if not prefetch() then
         return redis.error_reply('ERR claimsd_apply: malformed batch')
     end
@@ -835,7 +859,8 @@ local function apply(keys, args)
                 end
                 local new = rank .. '|' .. vh .. '|' .. digest .. '|' .. adj
                     .. '|' .. table.concat(fl, ';') .. '|' .. blob .. '|'
-                    .. qyear .. '|' .. q .. '|' .. stay
+                    .. qyear .. '|' .. q .. '|' .. stay .. '|'
+                    .. history(state, off, vh, adj)
                 claim_set[ck] = new
                 claim_cache[ck] = new
                 applied = applied + 1

@@ -972,3 +972,67 @@ Test(apply, parameter_sets_are_stored_like_load_acos)
         cr_assert(eq(i64, hget("p:dlq:count", "bad_parameters"), 1));
         clm_payparams_free(sets);
 }
+
+/* The one claim state of these tests, as stored. */
+static char *
+claim_state(void)
+{
+        redisReply *k = redisCommand(rc_, "KEYS p:claim:*");
+        redisReply *v;
+        char *out;
+
+        cr_assert(eq(int, k->type, REDIS_REPLY_ARRAY));
+        cr_assert(eq(sz, k->elements, 1));
+        v = redisCommand(rc_, "GET %s", k->element[0]->str);
+        cr_assert(eq(int, v->type, REDIS_REPLY_STRING));
+        out = strdup(v->str);
+        freeReplyObject(v);
+        freeReplyObject(k);
+        return out;
+}
+
+Test(apply, claim_state_keeps_the_last_applied_versions_and_offsets)
+{
+        struct clm_claim o = make_claim("v0", CLM_ADJ_ORIGINAL, 0, 4, 1000);
+        char vh[CLM_KEYHASH_HEX];
+        char want[64];
+        char *st;
+        const char *h;
+
+        attribute("A0001", "A0001:N:4095:0");
+        (void)apply_one(0, &o);
+        st = claim_state();
+        h = strrchr(st, '|') + 1;
+        clm_keyhash_hex(&kh, "version", "v0", 2, vh);
+        (void)snprintf(want, sizeof(want), "t/0/0,%.8s,O", vh);
+        cr_assert(eq(str, (char *)h, want));
+        free(st);
+        /* A duplicate delivery is not applied, so it is not in the history. */
+        (void)apply_one(1, &o);
+        for (int i = 1; i <= 9; i++) {
+                char id[8];
+                struct clm_claim a;
+
+                (void)snprintf(id, sizeof(id), "v%d", i);
+                a = make_claim(id, CLM_ADJ_ADJUSTMENT, i, 5, 1000 + i);
+                (void)apply_one(1 + i, &a);
+        }
+        st = claim_state();
+        h = strrchr(st, '|') + 1;
+        /* Ten versions applied: the last eight, oldest first. */
+        clm_keyhash_hex(&kh, "version", "v2", 2, vh);
+        (void)snprintf(want, sizeof(want), "t/0/3,%.8s,A;", vh);
+        cr_assert(eq(int, strncmp(h, want, strlen(want)), 0), "%s", h);
+        clm_keyhash_hex(&kh, "version", "v9", 2, vh);
+        (void)snprintf(want, sizeof(want), ";t/0/10,%.8s,A", vh);
+        cr_assert(eq(str, (char *)h + strlen(h) - strlen(want), want), "%s", h);
+        {
+                int n = 1;
+
+                for (const char *p = h; *p; p++) {
+                        n += *p == ';';
+                }
+                cr_assert(eq(int, n, 8));
+        }
+        free(st);
+}
