@@ -71,6 +71,11 @@ clm_deadletter_new(const struct clm_config *cfg,
         }
         (void)snprintf(dl->instance, sizeof(dl->instance), "%s",
                        cfg->instance ? cfg->instance : "claimsd");
+        if (cfg->namespace_name != NULL) {
+                /* A replay's dead letters stay in its namespace: the live
+                 * topic already has every one of them. */
+                return dl;
+        }
         dl->p = clm_producer_new(cfg, cfg->topic_dlq, "dead-letter", errstr,
                                  errstr_size);
         if (dl->p == NULL) {
@@ -96,12 +101,18 @@ clm_deadletter_produce(struct clm_deadletter *dl,
         if (n == 0 || klen < 0 || (size_t)klen >= sizeof(key)) {
                 return CLM_ERR_NOMEM;
         }
+        if (dl->p == NULL) {
+                return CLM_OK;
+        }
         return clm_producer_send(dl->p, key, (size_t)klen, value, n);
 }
 
 int
 clm_deadletter_flush(struct clm_deadletter *dl, int timeout_ms)
 {
+        if (dl->p == NULL) {
+                return CLM_OK;
+        }
         return clm_producer_flush(dl->p, timeout_ms);
 }
 

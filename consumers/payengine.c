@@ -849,13 +849,16 @@ issue(struct clm_payengine *pe, const struct clm_payment *p, bool *issued)
         const char *argv[10];
         size_t lens[10];
         redisReply *r;
+        bool live = pe->cfg->namespace_name == NULL;
 
         *issued = false;
         if (tl == 0 || vl == 0) {
                 clm_log(CLM_LOG_ERR, "payments: record %s does not fit", p->id);
                 return CLM_ERR_INVALID;
         }
-        if (pe->prod == NULL) {
+        /* A replay issues into its namespace only: the payments topic is
+         * the live record. */
+        if (live && pe->prod == NULL) {
                 char err[256];
 
                 pe->prod = clm_producer_new(pe->cfg, pe->cfg->topic_payments,
@@ -865,9 +868,9 @@ issue(struct clm_payengine *pe, const struct clm_payment *p, bool *issued)
                         return CLM_ERR_RETRY;
                 }
         }
-        if (clm_producer_send(pe->prod, p->id, strlen(p->id), value, vl) !=
-                    CLM_OK ||
-            clm_producer_flush(pe->prod, 10000) != CLM_OK) {
+        if (live && (clm_producer_send(pe->prod, p->id, strlen(p->id), value,
+                                       vl) != CLM_OK ||
+                     clm_producer_flush(pe->prod, 10000) != CLM_OK)) {
                 return CLM_ERR_RETRY;
         }
         (void)snprintf(amount, sizeof(amount), "%" PRId64, p->amount_cents);

@@ -31,6 +31,8 @@
 #include "consumers/payengine.h"
 #include "consumers/payparams.h"
 #include "consumers/redis_sink.h"
+#include "consumers/redisconn.h"
+#include "consumers/replay.h"
 #include "daemon/log.h"
 #include "daemon/rc.h"
 #include "schemas/registry.h"
@@ -49,6 +51,8 @@ struct part {
         bool claims;   /* claim topic */
         bool registry; /* ACO parameter topic (neither: attribution) */
         int64_t pos;   /* expected start of the next batch; -1 unknown */
+        int64_t end;   /* replay: the manifest's end offset; -1 live */
+        bool at_end;   /* replay: consumed up to end (seen or EOF) */
         struct clm_batch *batch;
         int64_t batch_started_ms;
         struct clm_dead *dead; /* dead letters of the current batch */
@@ -97,6 +101,7 @@ struct clm_pipeline {
         char status[160];
         struct clm_pipeline_stats stats;
         uint64_t rng;
+        struct clm_replay *replay; /* NULL: live */
 };
 
 static void set_status(struct clm_pipeline *p,
@@ -175,6 +180,7 @@ part_new(struct clm_pipeline *p,
         pt->registry =
                 !pt->claims && strcmp(topic, p->cfg->topic_registry) == 0;
         pt->pos = pos;
+        pt->end = p->replay != NULL ? clm_replay_end(p->replay, pt->tp) : -1;
         part_reset_batch(p, pt);
         return pt;
 }
@@ -288,6 +294,7 @@ resync(struct clm_pipeline *p)
                                                           pt->partition);
 
                 pt->pos = offs[i];
+                pt->at_end = false; /* seeked back: consume up to end again */
                 e->offset = offs[i] >= 0 ? offs[i] : RD_KAFKA_OFFSET_BEGINNING;
                 part_reset_batch(p, pt);
         }
@@ -585,6 +592,7 @@ collect(struct clm_pipeline *p)
                                 ", redis holds %" PRId64 "; seeking",
                                 pt->tp, p->inflight[i].from, res[i].offset);
                         pt->pos = res[i].offset;
+                        pt->at_end = false;
                         rd_kafka_topic_partition_list_add(seek, pt->topic,
                                                           pt->partition)
                                 ->offset = pt->pos;
@@ -596,8 +604,9 @@ collect(struct clm_pipeline *p)
                         part_reset_batch(p, pt);
                 }
         }
-        if (store->cnt > 0) {
-                /* Mirror for lag tooling; Redis stays the offset of record. */
+        if (store->cnt > 0 && p->replay == NULL) {
+                /* Mirror for lag tooling; Redis stays the offset of record.
+                 * A replay commits nothing anywhere but its namespace. */
                 (void)rd_kafka_offsets_store(p->rk, store);
         }
         rd_kafka_topic_partition_list_destroy(store);
@@ -815,6 +824,24 @@ handle_params(struct clm_pipeline *p,
         return dead_letter(p, pt, m, &e);
 }
 
+/* Stop fetching a partition whose replay range is consumed. */
+static void
+replay_reached_end(struct clm_pipeline *p, struct part *pt)
+{
+        rd_kafka_topic_partition_list_t *l;
+
+        if (pt->at_end) {
+                return;
+        }
+        pt->at_end = true;
+        l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, pt->topic, pt->partition);
+        (void)rd_kafka_pause_partitions(p->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        clm_log(CLM_LOG_INFO, "%s: replay range consumed (end %" PRId64 ")",
+                pt->tp, pt->end);
+}
+
 /* Decode one message into its partition's batch. */
 static int
 handle_message(struct clm_pipeline *p,
@@ -828,6 +855,10 @@ handle_message(struct clm_pipeline *p,
 
         if (pt->pos >= 0 && m->offset < pt->pos) {
                 return CLM_OK; /* fetched before a seek; already applied */
+        }
+        if (pt->end >= 0 && m->offset >= pt->end) {
+                replay_reached_end(p, pt);
+                return CLM_OK; /* after the replay's range */
         }
         if (clm_batch_count(pt->batch) == 0) {
                 pt->batch_started_ms = p->now_ms;
@@ -856,6 +887,18 @@ static void
 handle_consumer_error(struct clm_pipeline *p, const rd_kafka_message_t *m)
 {
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                /* Only a replay asks for EOF events: the end of a range
+                 * that ends in a compaction gap or on a transaction
+                 * marker is never delivered as a message. */
+                struct part *pt =
+                        m->rkt != NULL
+                                ? find_part(p, rd_kafka_topic_name(m->rkt),
+                                            m->partition)
+                                : NULL;
+
+                if (pt != NULL && pt->end >= 0 && m->offset >= pt->end) {
+                        replay_reached_end(p, pt);
+                }
                 return;
         }
         if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
@@ -941,6 +984,23 @@ claims_partitions(struct clm_pipeline *p)
         rd_kafka_topic_t *rkt;
 
         p->pay_meta_ms = p->now_ms;
+        if (p->replay != NULL) {
+                /* A replay's watermark spans the partitions its manifest
+                 * fixed, even if the topic has grown since. */
+                size_t n = strlen(p->cfg->topic_claims);
+
+                p->claims_partitions = 0;
+                for (size_t i = 0; i < clm_replay_count(p->replay); i++) {
+                        int64_t end;
+                        const char *tp = clm_replay_tp(p->replay, i, &end);
+
+                        if (strncmp(tp, p->cfg->topic_claims, n) == 0 &&
+                            tp[n] == '/') {
+                                p->claims_partitions++;
+                        }
+                }
+                return;
+        }
         rkt = rd_kafka_topic_new(p->rk, p->cfg->topic_claims, NULL);
         if (rkt == NULL) {
                 return;
@@ -1044,6 +1104,63 @@ clm_pipeline_tick(struct clm_pipeline *p, int64_t now_ms, int poll_ms)
         return CLM_OK;
 }
 
+bool
+clm_pipeline_replay_done(const struct clm_pipeline *p)
+{
+        if (p->replay == NULL || p->state != CLM_PIPE_RUNNING ||
+            p->n_inflight > 0) {
+                return false;
+        }
+        for (size_t i = 0; i < clm_replay_count(p->replay); i++) {
+                int64_t end;
+                const char *tp = clm_replay_tp(p->replay, i, &end);
+                const struct part *pt = NULL;
+
+                for (size_t k = 0; k < p->n_parts && pt == NULL; k++) {
+                        if (strcmp(p->parts[k]->tp, tp) == 0) {
+                                pt = p->parts[k];
+                        }
+                }
+                /* pos is confirmed: nothing is in flight. */
+                if (pt == NULL || clm_batch_count(pt->batch) > 0 ||
+                    !(end == 0 || pt->at_end || pt->pos >= end)) {
+                        return false;
+                }
+        }
+        return true;
+}
+
+int
+clm_pipeline_replay_finish(struct clm_pipeline *p,
+                           char *errstr,
+                           size_t errstr_size)
+{
+        redisContext *c;
+        size_t issued = 0;
+        int rc;
+
+        /* Everything in range is applied, so the watermark is final: one
+         * more engine pass issues whatever it makes due. */
+        claims_partitions(p);
+        if (clm_payengine_run(p->pay, p->claims_partitions, &issued) !=
+            CLM_OK) {
+                clm_errf(errstr, errstr_size,
+                         "final payment engine pass "
+                         "failed");
+                return CLM_ERR_RETRY;
+        }
+        p->stats.payments += issued;
+        c = clm_redis_connect(p->cfg, p->cfg->redis_timeout_ms, errstr,
+                              errstr_size);
+        if (c == NULL) {
+                return CLM_ERR_RETRY;
+        }
+        rc = clm_replay_mark_complete(c, p->cfg, clm_monitor_wall_ms(), errstr,
+                                      errstr_size);
+        redisFree(c);
+        return rc == CLM_OK ? CLM_OK : CLM_ERR_RETRY;
+}
+
 void
 clm_pipeline_drain(struct clm_pipeline *p)
 {
@@ -1125,15 +1242,35 @@ make_consumer(struct clm_pipeline *p, char *errstr, size_t errstr_size)
         rc |= conf_set(conf, "queued.max.messages.kbytes", "16384", errstr,
                        errstr_size);
         for (size_t i = 0; i < cfg->n_kafka && rc == CLM_OK; i++) {
+                if (p->replay != NULL &&
+                    strcmp(cfg->kafka[i].key, "group.instance.id") == 0) {
+                        continue; /* the live process's static identity */
+                }
                 rc |= conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value,
                                errstr, errstr_size);
+        }
+        if (p->replay != NULL) {
+                /* Its own group, so the live group never sees it. */
+                char group[sizeof(buf) + CLM_NAMESPACE_MAX + 16];
+                size_t len = sizeof(buf);
+
+                rc |= rd_kafka_conf_get(conf, "group.id", buf, &len) ==
+                                      RD_KAFKA_CONF_OK
+                              ? CLM_OK
+                              : CLM_ERR_CONFIG;
+                (void)snprintf(group, sizeof(group), "%s.replay.%s", buf,
+                               cfg->namespace_name);
+                rc |= conf_set(conf, "group.id", group, errstr, errstr_size);
         }
         /* Offset safety is not negotiable (config.c refuses overrides). */
         rc |= conf_set(conf, "enable.auto.offset.store", "false", errstr,
                        errstr_size);
-        rc |= conf_set(conf, "enable.auto.commit", "true", errstr, errstr_size);
+        rc |= conf_set(conf, "enable.auto.commit",
+                       p->replay != NULL ? "false" : "true", errstr,
+                       errstr_size);
         rc |= conf_set(conf, "auto.offset.reset", "error", errstr, errstr_size);
-        rc |= conf_set(conf, "enable.partition.eof", "false", errstr,
+        rc |= conf_set(conf, "enable.partition.eof",
+                       p->replay != NULL ? "true" : "false", errstr,
                        errstr_size);
         rc |= conf_set(conf, "log.queue", "true", errstr, errstr_size);
         if (rc != CLM_OK) {
@@ -1243,6 +1380,40 @@ subscribe(struct clm_pipeline *p, char *errstr, size_t errstr_size)
         return CLM_OK;
 }
 
+/*
+ * A replay reads its manifest (and needs Redis for that); live processing
+ * refuses a prefix that holds one. A live start with Redis down skips the
+ * check rather than fail: Redis outages are not fatal.
+ */
+static int
+check_namespace(struct clm_pipeline *p, char *errstr, size_t errstr_size)
+{
+        char err[256];
+        redisContext *c = clm_redis_connect(p->cfg, p->cfg->redis_timeout_ms,
+                                            err, sizeof(err));
+        int rc = CLM_OK;
+
+        if (c == NULL) {
+                if (p->cfg->namespace_name == NULL) {
+                        return CLM_OK;
+                }
+                clm_errf(errstr, errstr_size, "replay needs redis: %s", err);
+                return CLM_ERR_REDIS;
+        }
+        if (p->cfg->namespace_name == NULL) {
+                rc = clm_replay_check_live(c, p->cfg, errstr, errstr_size);
+                if (rc == CLM_ERR_REDIS) {
+                        rc = CLM_OK; /* e.g. an ACL without HGET: the apply
+                                      * path reports it */
+                }
+        } else {
+                p->replay = clm_replay_load(c, p->cfg, errstr, errstr_size);
+                rc = p->replay != NULL ? CLM_OK : CLM_ERR_INVALID;
+        }
+        redisFree(c);
+        return rc;
+}
+
 struct clm_pipeline *
 clm_pipeline_new(const struct clm_config *cfg, char *errstr, size_t errstr_size)
 {
@@ -1307,6 +1478,9 @@ clm_pipeline_new(const struct clm_config *cfg, char *errstr, size_t errstr_size)
         if (p->pay == NULL) {
                 goto fail;
         }
+        if (check_namespace(p, errstr, errstr_size) != CLM_OK) {
+                goto fail;
+        }
         p->rk = make_consumer(p, errstr, errstr_size);
         if (p->rk == NULL) {
                 goto fail;
@@ -1337,6 +1511,7 @@ clm_pipeline_free(struct clm_pipeline *p)
         }
         clm_deadletter_free(p->dlq);
         clm_payengine_free(p->pay);
+        clm_replay_free(p->replay);
         for (size_t i = 0; i < p->n_parts; i++) {
                 part_free(p->parts[i]);
         }

@@ -76,6 +76,22 @@ void clm_pipeline_stats(const struct clm_pipeline *p,
 /** @brief Apply reloadable settings (batch size, linger) from @p cfg. */
 void clm_pipeline_reload(struct clm_pipeline *p, const struct clm_config *cfg);
 
+/**
+ * @brief Replay mode (cfg->namespace_name set): every partition of the
+ * manifest is consumed up to its end offset and applied, nothing in
+ * flight. Always false for live processing.
+ */
+bool clm_pipeline_replay_done(const struct clm_pipeline *p);
+
+/**
+ * @brief After clm_pipeline_replay_done: the final payment engine pass
+ * over the final watermark, then the manifest's state = complete.
+ * @returns CLM_OK, or CLM_ERR_RETRY (errstr says why; call again later)
+ */
+int clm_pipeline_replay_finish(struct clm_pipeline *p,
+                               char *errstr,
+                               size_t errstr_size);
+
 /** @brief NULL-safe; destroys librdkafka handles and the sink. */
 void clm_pipeline_free(struct clm_pipeline *p);
 

@@ -141,6 +141,107 @@ clm_producer_flush(struct clm_producer *p, int timeout_ms)
         return CLM_OK;
 }
 
+static int
+cmp_range(const void *a, const void *b)
+{
+        const struct clm_range *x = a;
+        const struct clm_range *y = b;
+
+        return (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+/* Partition ids of @p topic from the cluster metadata; 0 when absent. */
+static int
+partitions_of(rd_kafka_t *rk,
+              const char *topic,
+              struct clm_range *out,
+              int max,
+              char *errstr,
+              size_t errstr_size)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
+        int n = 0;
+
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                clm_errf(errstr, errstr_size, "kafka metadata: %s",
+                         rd_kafka_err2str(err));
+                return -1;
+        }
+        for (int t = 0; t < md->topic_cnt; t++) {
+                const struct rd_kafka_metadata_topic *mt = &md->topics[t];
+
+                if (strcmp(mt->topic, topic) != 0 || mt->err != 0) {
+                        continue;
+                }
+                if (mt->partition_cnt > max) {
+                        clm_errf(errstr, errstr_size,
+                                 "%s has more than %d partitions", topic, max);
+                        n = -1;
+                        break;
+                }
+                for (int i = 0; i < mt->partition_cnt; i++) {
+                        out[n++].partition = mt->partitions[i].id;
+                }
+        }
+        rd_kafka_metadata_destroy(md);
+        if (n > 0) {
+                qsort(out, (size_t)n, sizeof(*out), cmp_range);
+        }
+        return n;
+}
+
+int
+clm_producer_ranges(struct clm_producer *p,
+                    const char *topic,
+                    int64_t until_ms,
+                    struct clm_range *out,
+                    int max,
+                    char *errstr,
+                    size_t errstr_size)
+{
+        rd_kafka_topic_partition_list_t *l;
+        rd_kafka_resp_err_t err;
+        int n = partitions_of(p->rk, topic, out, max, errstr, errstr_size);
+
+        for (int i = 0; i < n; i++) {
+                err = rd_kafka_query_watermark_offsets(
+                        p->rk, topic, out[i].partition, &out[i].low,
+                        &out[i].high, 10000);
+                if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        clm_errf(errstr, errstr_size, "%s/%d watermarks: %s",
+                                 topic, (int)out[i].partition,
+                                 rd_kafka_err2str(err));
+                        return -1;
+                }
+                out[i].until = out[i].high;
+        }
+        if (n <= 0 || until_ms < 0) {
+                return n;
+        }
+        l = rd_kafka_topic_partition_list_new(n);
+        for (int i = 0; i < n; i++) {
+                rd_kafka_topic_partition_list_add(l, topic, out[i].partition)
+                        ->offset = until_ms;
+        }
+        err = rd_kafka_offsets_for_times(p->rk, l, 10000);
+        for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && i < l->cnt; i++) {
+                if (l->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        err = l->elems[i].err;
+                } else if (l->elems[i].offset >= 0) {
+                        /* -1: no message at or after the time */
+                        out[i].until = l->elems[i].offset;
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                clm_errf(errstr, errstr_size, "%s offsets for time: %s", topic,
+                         rd_kafka_err2str(err));
+                return -1;
+        }
+        return n;
+}
+
 void
 clm_producer_free(struct clm_producer *p)
 {

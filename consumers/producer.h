@@ -40,6 +40,28 @@ int clm_producer_send(struct clm_producer *p,
  */
 int clm_producer_flush(struct clm_producer *p, int timeout_ms);
 
+/* One partition of a topic as the broker holds it now. */
+struct clm_range {
+        int32_t partition;
+        int64_t low;   /* first offset still held */
+        int64_t high;  /* next offset to be written */
+        int64_t until; /* first offset with timestamp >= until_ms, or high */
+};
+
+/**
+ * @brief Fill @p out with @p topic's partitions (sorted by partition),
+ * through this producer's connection; with @p until_ms < 0, until = high.
+ * Reads the cluster's full metadata, so it never auto-creates the topic.
+ * @returns partitions filled (0: no such topic), or -1 with errstr
+ */
+int clm_producer_ranges(struct clm_producer *p,
+                        const char *topic,
+                        int64_t until_ms,
+                        struct clm_range *out,
+                        int max,
+                        char *errstr,
+                        size_t errstr_size);
+
 /** @brief NULL-safe; flushes for up to 5 s first. */
 void clm_producer_free(struct clm_producer *p);
 

@@ -50,3 +50,17 @@ clm_redis_connect(const struct clm_config *cfg,
         freeReplyObject(r);
         return c;
 }
+
+const char *
+clm_redis_hash_field(const redisReply *h, const char *name)
+{
+        if (h == NULL || h->type != REDIS_REPLY_ARRAY) {
+                return NULL;
+        }
+        for (size_t i = 0; i + 1 < h->elements; i += 2) {
+                if (strcmp(h->element[i]->str, name) == 0) {
+                        return h->element[i + 1]->str;
+                }
+        }
+        return NULL;
+}

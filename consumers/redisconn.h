@@ -25,4 +25,10 @@ redisContext *clm_redis_connect(const struct clm_config *cfg,
                                 char *errstr,
                                 size_t errstr_size);
 
+/**
+ * @brief Value of @p name in an HGETALL reply (borrowed from @p h), or
+ * NULL when absent or @p h is not an array.
+ */
+const char *clm_redis_hash_field(const redisReply *h, const char *name);
+
 #endif

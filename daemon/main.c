@@ -36,6 +36,8 @@ static void
 usage(FILE *f)
 {
         fprintf(f, "usage: claimsd -c FILE [--check-config]\n"
+                   "       claimsd -c FILE --replay NAME   (started by "
+                   "claimsctl replay)\n"
                    "       claimsd --version | --help-config\n");
 }
 
@@ -59,6 +61,25 @@ check_schemas(const struct clm_config *cfg)
                 }
                 free(text);
         }
+        return CLM_OK;
+}
+
+/*
+ * A replay reports under its own instance name in its namespace, so
+ * claimsctl -n NAME status tells it from the live processes.
+ */
+static int
+set_replay_instance(struct clm_config *cfg, char *errstr, size_t errstr_size)
+{
+        char *name = malloc(strlen(cfg->namespace_name) + 8);
+
+        if (name == NULL) {
+                (void)snprintf(errstr, errstr_size, "out of memory");
+                return CLM_ERR_NOMEM;
+        }
+        (void)sprintf(name, "replay-%s", cfg->namespace_name);
+        free(cfg->instance);
+        cfg->instance = name;
         return CLM_OK;
 }
 
@@ -118,6 +139,8 @@ run(struct clm_config *cfg, struct clm_pipeline *p)
         char status[160];
         char last_status[160] = "";
 
+        int64_t finish_at = 0;
+
         while (!clm_signals_shutdown_requested()) {
                 int64_t now = mono_ms();
                 enum clm_pipeline_state st;
@@ -153,6 +176,20 @@ run(struct clm_config *cfg, struct clm_pipeline *p)
                         log_stats(p, CLM_LOG_INFO);
                         last_stats = now;
                 }
+                if (now >= finish_at && clm_pipeline_replay_done(p)) {
+                        char err[256];
+
+                        if (clm_pipeline_replay_finish(p, err, sizeof(err)) ==
+                            CLM_OK) {
+                                clm_log(CLM_LOG_NOTICE,
+                                        "replay %s complete: every partition "
+                                        "applied up to its end offset",
+                                        cfg->namespace_name);
+                                return 0;
+                        }
+                        clm_log(CLM_LOG_WARNING, "replay: %s; retrying", err);
+                        finish_at = now + 1000;
+                }
         }
         return 0;
 }
@@ -167,9 +204,11 @@ main(int argc, char **argv)
                 {"version", no_argument, NULL, 'V'},
                 {"help-config", no_argument, NULL, 'H'},
                 {"help", no_argument, NULL, 'h'},
+                {"replay", required_argument, NULL, 'R'},
                 {NULL, 0, NULL, 0},
         };
         const char *path = NULL;
+        const char *replay = NULL;
         bool check = false;
         struct clm_config *cfg;
         struct clm_pipeline *p;
@@ -185,6 +224,9 @@ main(int argc, char **argv)
                         break;
                 case 't':
                         check = true;
+                        break;
+                case 'R':
+                        replay = optarg;
                         break;
                 case 'V':
                         printf("claimsd %s\n", CLM_VERSION);
@@ -210,6 +252,14 @@ main(int argc, char **argv)
                 return EXIT_CONFIG;
         }
         if (check_schemas(cfg) != CLM_OK) {
+                clm_config_free(cfg);
+                return EXIT_CONFIG;
+        }
+        if (replay != NULL &&
+            (clm_config_use_namespace(cfg, replay, err, sizeof(err)) !=
+                     CLM_OK ||
+             set_replay_instance(cfg, err, sizeof(err)) != CLM_OK)) {
+                fprintf(stderr, "claimsd: --replay %s: %s\n", replay, err);
                 clm_config_free(cfg);
                 return EXIT_CONFIG;
         }

@@ -18,6 +18,11 @@
  *   claimsctl -c FILE report                 per-ACO summary
  *   claimsctl -c FILE status [--json]        instances, partitions, lag,
  *                                            rates, outcomes, dead letters
+ *   claimsctl -c FILE replay --namespace NAME [--until TIME]
+ *                                            recompute into a namespace
+ *                                            (docs/replay.md)
+ *   claimsctl -c FILE [-n NAME] explain CLAIM-KEY
+ *                                            one claim's applied versions
  *   claimsctl -c FILE health [--max-lag N] [--stale-seconds S]
  *                                            exit 0 healthy, 1 degraded,
  *                                            2 down, with a one-line reason
@@ -40,8 +45,10 @@
 #include "daemon/config.h"
 #include "daemon/rc.h"
 #include "schemas/event.h"
+#include "tools/ctl_explain.h"
 #include "tools/ctl_pay.h"
 #include "tools/ctl_quality.h"
+#include "tools/ctl_replay.h"
 
 #define PIPELINE_DEPTH 1000
 
@@ -1322,7 +1329,10 @@ usage(void)
                         "  population | quality-counts\n"
                         "  load-acos FILE | publish-acos FILE\n"
                         "  aco ACO [--year Y] [--json]\n"
-                        "  quality ACO [--year Y] [--json]\n");
+                        "  quality ACO [--year Y] [--json]\n"
+                        "  replay --namespace NAME [--until TIME | "
+                        "--until-offsets FILE] [--attribution CSV]...\n"
+                        "  explain CLAIM-KEY | explain --hash CLAIM-HASH\n");
 }
 
 int
@@ -1370,6 +1380,17 @@ main(int argc, char **argv)
                 if (ctl.c != NULL) {
                         redisFree(ctl.c);
                 }
+                clm_config_free(ctl.cfg);
+                return rc;
+        }
+        if (strcmp(argv[optind], "replay") == 0 ||
+            strcmp(argv[optind], "explain") == 0) {
+                /* They open their own connections. */
+                rc = strcmp(argv[optind], "replay") == 0
+                             ? ctl_replay(path, ctl.cfg, &ctl.kh, argc - optind,
+                                          argv + optind)
+                             : ctl_explain(ctl.cfg, &ctl.kh, argc - optind,
+                                           argv + optind);
                 clm_config_free(ctl.cfg);
                 return rc;
         }

@@ -5944,6 +5944,41 @@ write_summary_quality(const struct gen *g, FILE *f)
                 mid_stream(g) ? g->n_changes : 0);
 }
 
+/*
+ * The canary claim's natural key in claimsctl explain's form (docs/replay.md),
+ * so a test can look it up by key: "A|CCN|FROM|THRU|MBI" or "B|CONTROL|MBI".
+ */
+static void
+canary_key(const struct gen *g, FILE *f)
+{
+        for (size_t i = 0; i < g->n_versions; i++) {
+                const struct version *v = &g->versions[i];
+                const struct claim *c = &g->claims[v->claim];
+                char s[32];
+                int y[2];
+                int m[2];
+                int d[2];
+
+                if (!v->canary) {
+                        continue;
+                }
+                if (c->form != CLM_FORM_INSTITUTIONAL) {
+                        fprintf(f, "canary_key=%c|%s|1CANARY0MB1\n",
+                                c->form == CLM_FORM_DME ? 'D' : 'B',
+                                control_number_str(g, v, s));
+                        return;
+                }
+                clm_date_civil(c->from, &y[0], &m[0], &d[0]);
+                clm_date_civil(c->thru, &y[1], &m[1], &d[1]);
+                ccn_str(c->ccn, s);
+                fprintf(f,
+                        "canary_key=A|%s|%04d-%02d-%02d|%04d-%02d-%02d|"
+                        "1CANARY0MB1\n",
+                        s, y[0], m[0], d[0], y[1], m[1], d[1]);
+                return;
+        }
+}
+
 static void
 write_summary(const struct gen *g,
               size_t rows,
@@ -5974,6 +6009,7 @@ write_summary(const struct gen *g,
                 mid_stream(g) ? g->n_upd : 0);
         fprintf(f, "participant_rows=%d\n", g->o.acos * 5);
         fprintf(f, "canary=%d\n", g->o.canary ? 1 : 0);
+        canary_key(g, f);
         fprintf(f, "messages=%zu\n", g->n_msgs);
         fprintf(f, "claims=%zu\n", g->n_good_claims);
         fprintf(f, "versions=%zu\n", g->n_good_versions);
