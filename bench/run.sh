@@ -13,6 +13,9 @@
 #      generator's oracle or the bench fails (exit 1).
 #   4. baseline: redis-benchmark SET, INCR and HINCRBY (-P 100) on the same
 #      Redis, after claimsd's run (so its AOF traffic does not slow claimsd).
+#   4b. with REPLAY=on: claimsctl replay of the same topic into a namespace
+#      on the same Redis (docs/replay.md), timed from its first applied
+#      offset and from the command's start; its totals must equal the oracle.
 #   5. claimsd at batch.size = 1 on another fresh Redis and consumer group,
 #      same topic, stopped after BATCH1_SECONDS; rate from offsets applied.
 # Prints every figure and the ratios, and writes them as key=value lines to
@@ -41,6 +44,7 @@ BATCH_SIZE=${BATCH_SIZE:-1000}
 BATCH_LINGER=${BATCH_LINGER:-50ms}
 BATCH1_SECONDS=${BATCH1_SECONDS:-60}
 QUALITY=${QUALITY:-on}
+REPLAY=${REPLAY:-on}
 REDIS_BENCH_N=${REDIS_BENCH_N:-1000000}
 TARGET_RATE=100000
 TARGET_VS_BATCH1=20
@@ -173,12 +177,12 @@ write_config() {
         } >"$1"
 }
 
-# applied PORT: total of the offsets applied over the claim partitions
+# applied PORT [PREFIX]: total of the offsets applied over the claim partitions
 # (on a fresh topic the next offset is the count of messages applied), and
 # how many partitions have an offset at all. It polls with HGETALL, which
 # the function never runs, so INFO commandstats tells the two apart.
 applied() {
-        redis-cli -p "$1" --raw HGETALL claimsd:offset |
+        redis-cli -p "$1" --raw HGETALL "${2:-claimsd:}offset" |
                 awk -v t="$TOPIC/" 'NR % 2 == 1 { f = $0; next }
                         index(f, t) == 1 { s += $0; n++ } END { printf "%d %d\n", s, n }'
 }
@@ -409,6 +413,43 @@ result rss_kb_first "$RSS_FIRST"
 result rss_kb_last "$RSS_LAST"
 result rss_kb_series "$(paste -sd, "$WORK/rss-main.txt")"
 
+# ---- replay into a namespace -----------------------------------------------------
+if [[ $REPLAY == on ]]; then
+        log "replay: claimsctl replay --namespace bench on Redis :$MAIN_PORT"
+        t_start=$EPOCHREALTIME
+        "$BUILD/claimsctl" -c "$WORK/main.conf" replay --namespace bench \
+                --attribution "$WORK/gen/attribution.csv" --claimsd "$BUILD/claimsd" \
+                --log "$WORK/replay.log" --quiet >"$WORK/replay.out" 2>&1 &
+        RPID=$!
+        PIDS+=("$RPID")
+        t_first="" first_applied=0
+        while kill -0 "$RPID" 2>/dev/null; do
+                read -r got nparts < <(applied "$MAIN_PORT" claimsd:replay:bench:)
+                if [[ -z $t_first ]] && ((nparts > 0)); then
+                        t_first=$EPOCHREALTIME
+                        first_applied=$got
+                fi
+                sleep 0.05
+        done
+        rc=0
+        wait "$RPID" || rc=$?
+        t_done=$EPOCHREALTIME
+        ((rc == 0)) || die "claimsctl replay exited $rc; see $WORK/replay.out and $WORK/replay.log"
+        "$BUILD/claimsctl" -c "$WORK/main.conf" -n bench totals >"$WORK/got-replay.tsv"
+        diff -q "$WORK/gen/expected.tsv" "$WORK/got-replay.tsv" >/dev/null ||
+                die "replayed totals differ from expected.tsv"
+        REPLAY_MSGS=$((MSGS - first_applied))
+        REPLAY_RATE=$(calc "$REPLAY_MSGS / ($t_done - $t_first)")
+        REPLAY_WALL=$(calc "$t_done - $t_start")
+        log "  replayed $MSGS messages: $(fmt "$REPLAY_RATE") msgs/s from the first applied offset," \
+                "${REPLAY_WALL}s wall including the attribution load and startup; totals equal the oracle"
+        result replay_messages_timed "$REPLAY_MSGS"
+        result replay_rate "$REPLAY_RATE"
+        result replay_wall_seconds_incl_startup "$REPLAY_WALL"
+        result replay_wall_rate "$(calc "$MSGS / $REPLAY_WALL")"
+        result replay_vs_raw_consume "$(calc "$REPLAY_RATE / $RAW_RATE")"
+fi
+
 # ---- baseline 2: redis-benchmark on the same Redis -------------------------------
 log "baseline: redis-benchmark -P 100 -n $REDIS_BENCH_N on Redis :$MAIN_PORT"
 # rb_rate TEST: requests/s of TEST from redis-benchmark --csv on stdin.
@@ -517,6 +558,11 @@ claimsd benchmark $TS ($(nproc) CPUs shared by broker, Redis and claimsd)
     RSS kB over $RSS_N samples: min $RSS_MIN max $RSS_MAX first $RSS_FIRST last $RSS_LAST
   raw consume (rawconsume, no decode, no Redis)
     $(fmt "$RAW_RATE") messages/s  (${RAW_S}s)
+$(if [[ $REPLAY == on ]]; then
+        echo "  claimsctl replay into a namespace (same topic, same Redis; totals = expected.tsv)"
+        echo "    $(fmt "$REPLAY_RATE") messages/s from its first applied offset; ${REPLAY_WALL}s wall incl. attribution load and startup"
+        echo "    replay / raw consume     $(calc "$REPLAY_RATE / $RAW_RATE")"
+fi)
   redis-benchmark -P 100 -n $REDIS_BENCH_N (same Redis, AOF everysec)
     SET $(fmt "$RB_SET")/s   INCR $(fmt "$RB_INCR")/s   HINCRBY $(fmt "$RB_HINCRBY")/s
   claimsd batch.size=1
