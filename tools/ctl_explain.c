@@ -217,6 +217,7 @@ print_state(redisContext *c, const char *prefix, char *state, const char *bh)
         size_t nfb;
         size_t nbk;
         char eff[9];
+        char recv[16];
 
         if (n < 9 || strlen(f[0]) < 23) {
                 printf("unreadable claim state (%zu fields)\n", n);
@@ -227,7 +228,8 @@ print_state(redisContext *c, const char *prefix, char *state, const char *bh)
                adj_name(f[3]));
         print_date_of_days((int32_t)strtol(eff, NULL, 10));
         printf(", received ");
-        print_date_of_days((int32_t)(strtoll(f[0] + 8, NULL, 10) / 86400000));
+        (void)snprintf(recv, sizeof(recv), "%.15s", f[0] + 8);
+        print_date_of_days((int32_t)(strtoll(recv, NULL, 10) / 86400000));
         printf("\n");
         print_history(n >= 10 ? f[9] : (char *)"");
         nfb = f[4][0] != '\0' ? split(f[4], ';', fb, 64) : 0;

@@ -150,6 +150,7 @@ check "explain finds the canary claim's versions with their offsets" \
 check "explain tells where it counts now" grep -q -- "-> ACO A000" "$WORK/explain-live.txt"
 check "explain reads the same in the namespace" \
         diff <(tail -n +2 "$WORK/explain-live.txt") <(tail -n +2 "$WORK/explain-full.txt")
+sed 's/^/    /' "$WORK/explain-full.txt"
 check "explain prints no beneficiary id" bash -c '! grep -q 1CANARY0MB1 "'"$WORK"'"/explain-*.txt'
 rc=0
 "$BUILD/claimsctl" -c "$WORK/live.conf" explain "B|B99000000000000|1CANARY0MB1" >/dev/null || rc=$?
@@ -217,6 +218,12 @@ check "each partition stopped exactly at its given offset" \
                 got=$('"${RCLI[*]}"' HGET claimsd:replay:half:offset "$tp")
                 [[ ${got:-0} == "$off" ]] || { echo "$tp: $got != $off"; exit 1; }
         done <"'"$WORK/ends.txt"'"'
+# On a terminal: a progress bar per topic, redrawn in place.
+script -qfec "'$BUILD/claimsctl' -c '$WORK/slow.conf' replay --namespace tty \
+        --until-offsets '$WORK/ends.txt' --log '$WORK/tty.log'" "$WORK/tty.out" >/dev/null
+check "on a terminal, a progress bar per topic with rate and ETA" \
+        bash -c 'grep -aq "$0 *\[#*\.*\] .*msg/s  ETA" "$1" && grep -aq $'"'"'\033\[2K'"'"' "$1"' \
+        "$CLAIMS" "$WORK/tty.out"
 printf '%s/0 5\n' "$CLAIMS" >"$WORK/short.txt"
 rc=0
 "$BUILD/claimsctl" -c "$WORK/live.conf" replay --namespace short \
