@@ -750,6 +750,8 @@ fmt_eta(int64_t s, char *out, size_t size)
         }
 }
 
+#define MAX_TOPICS 8
+
 struct watch {
         bool tty;
         int drawn; /* lines of the last drawing (tty) */
@@ -758,60 +760,74 @@ struct watch {
         int64_t first_done;
         bool have_first;
         int64_t prev_ms; /* rate window */
-        int64_t prev_done;
-        double rate; /* messages per second, smoothed; display only */
+        int64_t prev_done[MAX_TOPICS];
+        /* messages per second, smoothed; display only, never money */
+        double rate[MAX_TOPICS];
 };
+
+/* Smoothed per-topic rates over windows of at least a second. */
+static void
+update_rates(struct watch *w,
+             const struct topic_progress *tp,
+             size_t nt,
+             int64_t now)
+{
+        if (!w->have_first) {
+                w->have_first = true;
+                w->prev_ms = now;
+                for (size_t i = 0; i < nt; i++) {
+                        w->first_done += tp[i].done;
+                        w->prev_done[i] = tp[i].done;
+                }
+                return;
+        }
+        if (now - w->prev_ms < 1000) {
+                return;
+        }
+        for (size_t i = 0; i < nt; i++) {
+                double inst = (double)(tp[i].done - w->prev_done[i]) * 1000.0 /
+                              (double)(now - w->prev_ms);
+
+                w->rate[i] = w->rate[i] == 0.0 ? inst
+                                               : 0.7 * w->rate[i] + 0.3 * inst;
+                w->prev_done[i] = tp[i].done;
+        }
+        w->prev_ms = now;
+}
+
+static void
+draw_bar(const struct topic_progress *t, double rate)
+{
+        enum { WIDTH = 30 };
+
+        int fill = t->total > 0 ? (int)(t->done * WIDTH / t->total) : WIDTH;
+        char eta[32];
+        char bar[WIDTH + 1];
+
+        memset(bar, '#', (size_t)fill);
+        memset(bar + fill, '.', (size_t)(WIDTH - fill));
+        bar[WIDTH] = '\0';
+        fmt_eta(t->done >= t->total ? 0
+                : rate > 0 ? (int64_t)((double)(t->total - t->done) / rate)
+                           : -1,
+                eta, sizeof(eta));
+        printf("\033[2K%-24.24s [%s] %3d%% %12" PRId64 "/%-12" PRId64
+               " %9.0f msg/s  ETA %s\n",
+               t->topic, bar,
+               t->total > 0 ? (int)(t->done * 100 / t->total) : 100, t->done,
+               t->total, rate, eta);
+}
 
 static void
 draw(struct watch *w, const struct topic_progress *tp, size_t nt, int64_t now)
 {
-        int64_t done = 0;
-        int64_t total = 0;
-
-        for (size_t i = 0; i < nt; i++) {
-                done += tp[i].done;
-                total += tp[i].total;
-        }
-        if (!w->have_first) {
-                w->have_first = true;
-                w->first_done = done;
-                w->prev_done = done;
-                w->prev_ms = now;
-        }
-        if (now - w->prev_ms >= 1000) {
-                double inst = (double)(done - w->prev_done) * 1000.0 /
-                              (double)(now - w->prev_ms);
-
-                w->rate = w->rate == 0.0 ? inst : 0.7 * w->rate + 0.3 * inst;
-                w->prev_done = done;
-                w->prev_ms = now;
-        }
+        update_rates(w, tp, nt, now);
         if (w->tty) {
                 if (w->drawn > 0) {
                         printf("\033[%dA", w->drawn);
                 }
                 for (size_t i = 0; i < nt; i++) {
-                        int width = 30;
-                        int fill = tp[i].total > 0 ? (int)(tp[i].done * width /
-                                                           tp[i].total)
-                                                   : width;
-                        char eta[32];
-                        char bar[64];
-
-                        memset(bar, '#', (size_t)fill);
-                        memset(bar + fill, '.', (size_t)(width - fill));
-                        bar[width] = '\0';
-                        fmt_eta(w->rate > 0 ? (int64_t)((double)(total - done) /
-                                                        w->rate)
-                                            : -1,
-                                eta, sizeof(eta));
-                        printf("\033[2K%-24.24s [%s] %3d%% %12" PRId64
-                               "/%-12" PRId64 " %9.0f msg/s  ETA %s\n",
-                               tp[i].topic, bar,
-                               tp[i].total > 0
-                                       ? (int)(tp[i].done * 100 / tp[i].total)
-                                       : 100,
-                               tp[i].done, tp[i].total, w->rate, eta);
+                        draw_bar(&tp[i], w->rate[i]);
                 }
                 w->drawn = (int)nt;
                 fflush(stdout);
@@ -819,10 +835,11 @@ draw(struct watch *w, const struct topic_progress *tp, size_t nt, int64_t now)
                 w->last_line_ms = now;
                 printf("replay progress:");
                 for (size_t i = 0; i < nt; i++) {
-                        printf(" %s %" PRId64 "/%" PRId64, tp[i].topic,
-                               tp[i].done, tp[i].total);
+                        printf(" %s %" PRId64 "/%" PRId64 " (%.0f msg/s)",
+                               tp[i].topic, tp[i].done, tp[i].total,
+                               w->rate[i]);
                 }
-                printf(", %.0f msg/s\n", w->rate);
+                printf("\n");
                 fflush(stdout);
         }
 }
@@ -847,7 +864,7 @@ state_of(struct replay *rp, char *out, size_t size)
 static int
 run(struct replay *rp)
 {
-        struct topic_progress tp[8];
+        struct topic_progress tp[MAX_TOPICS];
         struct watch w = {.tty = !rp->o.quiet && isatty(STDOUT_FILENO),
                           .started_ms = wall_ms()};
         struct sigaction sa = {.sa_handler = on_signal};
@@ -880,13 +897,13 @@ run(struct replay *rp)
                         (void)kill(pid, SIGTERM);
                         interrupted = 2;
                 }
-                nt = progress(rp, tp, 8);
+                nt = progress(rp, tp, MAX_TOPICS);
                 if (!rp->o.quiet) {
                         draw(&w, tp, nt, wall_ms());
                 }
                 (void)usleep(w.tty ? 250000 : 500000);
         }
-        nt = progress(rp, tp, 8);
+        nt = progress(rp, tp, MAX_TOPICS);
         for (size_t i = 0; i < nt; i++) {
                 done += tp[i].done;
         }
