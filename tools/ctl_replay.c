@@ -924,11 +924,21 @@ run(struct replay *rp)
                        ms > 0 ? (double)msgs * 1000.0 / (double)ms : 0.0);
                 return EXIT_DONE;
         }
-        fprintf(stderr,
-                "claimsctl replay: claimsd %s %d before the end of the "
-                "range; run the same command again to resume\n",
-                WIFSIGNALED(status) ? "was killed by signal" : "exited with",
-                WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        if (interrupted) {
+                fprintf(stderr, "claimsctl replay: interrupted; run the same "
+                                "command again to resume\n");
+        } else if (WIFEXITED(status) && WEXITSTATUS(status) == 78) {
+                fprintf(stderr, "claimsctl replay: claimsd refused to start "
+                                "(exit 78, configuration); see its log\n");
+        } else {
+                fprintf(stderr,
+                        "claimsctl replay: claimsd %s %d before the end of "
+                        "the range; run the same command again to resume\n",
+                        WIFSIGNALED(status) ? "was killed by signal"
+                                            : "exited with",
+                        WIFSIGNALED(status) ? WTERMSIG(status)
+                                            : WEXITSTATUS(status));
+        }
         return EXIT_FAILED;
 }
 

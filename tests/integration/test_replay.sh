@@ -202,6 +202,25 @@ payments "$NK" | LC_ALL=C sort >"$WORK/killed-payments.txt"
 check "the interrupted replay's payment records equal the uninterrupted one's" \
         diff -u "$WORK/full-payments.txt" "$WORK/killed-payments.txt"
 
+# SIGTERM (or Ctrl-C) to claimsctl: claimsd drains, the replay stops
+# resumable, and the command says so.
+"$BUILD/claimsctl" -c "$WORK/slow.conf" replay --namespace termed \
+        --log "$WORK/termed.log" --quiet 2>"$WORK/termed.err" &
+CTL=$!
+NT=claimsd:replay:termed:
+deadline=$((SECONDS + 60))
+until [[ -n $("${RCLI[@]}" HGET "${NT}offset" "$CLAIMS/0" 2>/dev/null) ]] ||
+        ((SECONDS > deadline)); do sleep 0.05; done
+kill -TERM "$CTL"
+rc=0
+wait "$CTL" || rc=$?
+check "SIGTERM stops the replay resumably (exit 1, 'interrupted')" \
+        test "$rc" -eq 1 -a -n "$(grep 'interrupted; run the same command' "$WORK/termed.err")"
+check "claimsd drained and exited cleanly on the way" \
+        grep -q "stopped" "$WORK/termed.log"
+check "the stopped replay's manifest is still running" \
+        test "$("${RCLI[@]}" HGET "${NT}replay" state)" == running
+
 # --- a range ending at given offsets ---------------------------------------
 : >"$WORK/ends.txt"
 for p in 0 1 2 3; do
