@@ -146,11 +146,12 @@ put_str(char *p, const char *s)
 static int
 push(struct clm_batch *b, const char *s, size_t len)
 {
-        if (b->arena_len + len > b->arena_cap) {
+        /* + 1: every argument is followed by a NUL. */
+        if (b->arena_len + len + 1 > b->arena_cap) {
                 size_t cap = b->arena_cap ? b->arena_cap : 65536;
                 char *p;
 
-                while (cap < b->arena_len + len) {
+                while (cap < b->arena_len + len + 1) {
                         cap *= 2;
                 }
                 p = realloc(b->arena, cap);

@@ -384,3 +384,35 @@ Test(batch, enrollment_codes_round_trip)
         cr_assert(eq(int, clm_enrollment_from_code('X'), -1));
         cr_assert(eq(int, clm_enrollment_from_code('\0'), -1));
 }
+
+/*
+ * Every argument is stored with a NUL after it, so growing the arena must
+ * count that byte too. One-character arguments walk the arena in steps of
+ * two from where a first claim leaves it; control numbers of one and two
+ * characters give both parities, so one of the runs lands an argument
+ * exactly on the 64 KiB boundary: the ASan build (.ci/run) fails here on a
+ * one-byte overflow.
+ */
+Test(batch, arguments_that_end_exactly_at_the_arena_boundary)
+{
+        static const char *const controls[] = {"C", "CC"};
+
+        for (size_t k = 0; k < 2; k++) {
+                struct clm_batch *b = clm_batch_new();
+                int argc;
+                const char **argv;
+                const size_t *lens;
+
+                strcpy(claim.control_number, controls[k]);
+                clm_batch_reset(b, "p:", "t/1", 0);
+                cr_assert(eq(int, clm_batch_add_claim(b, &kh, 0, &claim),
+                             CLM_OK));
+                for (int64_t off = 1; off < 40000; off++) {
+                        cr_assert(eq(int, clm_batch_add_skip(b, off), CLM_OK));
+                }
+                argv_of(b, &argc, &argv, &lens);
+                cr_assert(eq(sz, clm_batch_count(b), 40000));
+                cr_assert(eq(i64, clm_batch_to(b), 40000));
+                clm_batch_free(b);
+        }
+}
