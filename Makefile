@@ -23,11 +23,24 @@ unit: build
 
 # The broker is stopped whatever happens (the EXIT trap keeps ctest's
 # status); integration tests find it through CLM_KAFKA_BOOTSTRAP.
+# With an ASan build present (make asan; .ci/run makes one first), two
+# integration tests also run on its binaries: memory errors in claimsd and
+# claimsctl show up only with real traffic.
+ASAN_INTEGRATION ?= test_e2e test_replay
 test: build
 	trap 'tools/kafka.sh stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	tools/kafka.sh fetch start; \
-	CLM_KAFKA_BOOTSTRAP=$$(tools/kafka.sh bootstrap) \
-		ctest --test-dir $(BUILD) --output-on-failure -j1
+	export CLM_KAFKA_BOOTSTRAP=$$(tools/kafka.sh bootstrap); \
+	ctest --test-dir $(BUILD) --output-on-failure -j1; \
+	if [[ -x $(ASAN_BUILD)/claimsd ]]; then \
+		for t in $(ASAN_INTEGRATION); do \
+			echo "== $$t on the ASan/UBSan build"; \
+			ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+			CLM_BUILD_DIR=$$PWD/$(ASAN_BUILD) bash tests/integration/$$t.sh >$(BUILD)/asan-$$t.log 2>&1 || \
+				{ tail -n 60 $(BUILD)/asan-$$t.log; echo "$$t FAILED on the ASan build"; exit 1; }; \
+			tail -n 1 $(BUILD)/asan-$$t.log; \
+		done; \
+	else echo "no $(ASAN_BUILD)/claimsd: run make asan to add the ASan integration runs"; fi
 
 # The broker stays up afterwards for poking around; tools/kafka.sh stop.
 demo: build
