@@ -21,9 +21,11 @@
 #include "tools/audit_diff.h"
 #include "tools/ctl_json.h"
 
-#define EXIT_EQUAL     0
+#define EXIT_EQUAL     0 /* diff */
 #define EXIT_DIFFERENT 1
-#define EXIT_TROUBLE   2
+#define EXIT_DONE      0     /* drop */
+#define EXIT_REFUSED   1     /* drop: not confirmed, or being written */
+#define EXIT_TROUBLE   2     /* usage, Redis, no such namespace */
 #define REDIS_TIMEOUT  30000 /* ms: a large HGETALL reply takes a while */
 #define HGETALL_BATCH  100   /* pipelined HGETALLs per round trip */
 #define PATTERN_MAX    512
@@ -884,7 +886,7 @@ check_idle(
                         "(%s exists); stop that claimsd first, or wait 30 "
                         "s after it died\n",
                         name, found);
-                return EXIT_DIFFERENT;
+                return EXIT_REFUSED;
         }
         return -1;
 }
@@ -919,13 +921,13 @@ drop_namespace(redisContext *c,
                        name, ns);
                 fprintf(stderr, "claimsctl: audit drop: add --yes to "
                                 "remove\n");
-                return EXIT_DIFFERENT;
+                return EXIT_REFUSED;
         }
         if (unlink_all(c, ns, &count, err, n) != CLM_OK) {
                 return EXIT_TROUBLE;
         }
         printf("removed %zu keys of replay %s (%s*)\n", count, name, ns);
-        return EXIT_EQUAL;
+        return EXIT_DONE;
 }
 
 static int
