@@ -136,6 +136,10 @@ check "payment text differs: amounts shown, the later record ignored" \
 run none "$CTL" -c "$REPORT" audit diff --replay nosuch --as-of 2025-06
 check "no manifest: exit 2, says so" \
         bash -c "test $RC -eq 2 && grep -q 'no manifest hash claimsd:replay:nosuch:replay' '$WORK/none.err'"
+write_config "$WORK/down.conf" "redis.unix_socket = $WORK/nowhere.sock"
+run down "$CTL" -c "$WORK/down.conf" audit diff --replay r1 --as-of 2025-06
+check "Redis unreachable: exit 2, says why" \
+        bash -c "test $RC -eq 2 && grep -q 'claimsctl: audit diff: replay r1: ' '$WORK/down.err'"
 run badtime "$CTL" -c "$REPORT" audit diff --replay r1 --as-of 2025-13
 check "bad --as-of: exit 2" test "$RC" -eq 2
 run noreplay "$CTL" -c "$REPORT" audit diff --as-of 2025-06

@@ -322,6 +322,20 @@ Test(audit_diff, sum_overflow_is_an_error)
         cr_assert(not(eq(ptr, strstr(err, "out of range"), NULL)));
 }
 
+Test(audit_diff, difference_overflow_is_an_error)
+{
+        struct clm_audit_cutoff cut = {.month = 202512, .ms = 0};
+        char err[128] = "";
+
+        add(live, "aco:A0009:pop:2025", "N:b", "9223372036854775807");
+        add(replay, "aco:A0009:pop:2025", "N:b", "-1");
+        cr_assert(eq(int,
+                     clm_audit_diff(live, replay, &cut, &res, err, sizeof(err)),
+                     CLM_ERR_INVALID));
+        cr_assert(eq(ptr, res, NULL));
+        cr_assert(not(eq(ptr, strstr(err, "difference out of range"), NULL)));
+}
+
 Test(audit_diff, only_figure_families_are_wanted)
 {
         static const char *const wanted[] = {"aco:A0001:exp:2025",
