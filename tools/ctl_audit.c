@@ -360,6 +360,18 @@ hash_field(const redisReply *h, const char *field)
         return NULL;
 }
 
+/* The manifest's state when it is not "complete", else NULL. */
+static const char *
+unfinished_state(const redisReply *manifest)
+{
+        const char *state = hash_field(manifest, "state");
+
+        if (state == NULL) {
+                return "of no state";
+        }
+        return strcmp(state, "complete") == 0 ? NULL : state;
+}
+
 /*
  * The manifest hash "<ns>replay"; a namespace without one does not exist
  * (docs/replay.md). @returns CLM_OK with *out (freeReplyObject),
@@ -673,14 +685,14 @@ parse_diff_opts(int argc, char **argv, struct diff_opts *o)
 static void
 check_manifest(const struct diff_ctx *d)
 {
-        const char *state = hash_field(d->manifest, "state");
+        const char *state = unfinished_state(d->manifest);
         const char *live = hash_field(d->manifest, "live_prefix");
 
-        if (state == NULL || strcmp(state, "complete") != 0) {
+        if (state != NULL) {
                 fprintf(stderr,
                         "claimsctl: audit diff: replay %s is %s, not "
                         "complete: comparing what it holds so far\n",
-                        d->o->replay, state != NULL ? state : "of no state");
+                        d->o->replay, state);
         }
         if (live != NULL && strcmp(live, d->live) != 0) {
                 fprintf(stderr,
@@ -901,14 +913,24 @@ drop_namespace(redisContext *c,
 {
         char pattern[PATTERN_MAX];
         redisReply *manifest = NULL;
+        const char *state;
         size_t count = 0;
         int code;
 
         if (read_manifest(c, ns, &manifest, err, n) != CLM_OK) {
                 return EXIT_TROUBLE;
         }
-        freeReplyObject(manifest);
         code = check_idle(c, name, ns, err, n);
+        state = unfinished_state(manifest);
+        if (code < 0 && state != NULL) {
+                /* No heartbeat, yet not complete: interrupted, or a
+                 * claimsctl replay still copying reference data. */
+                fprintf(stderr,
+                        "claimsctl: audit drop: replay %s is %s, not "
+                        "complete, and no claimsd writes it\n",
+                        name, state);
+        }
+        freeReplyObject(manifest);
         if (code >= 0) {
                 return code;
         }

@@ -153,6 +153,15 @@ run live "$CTL" -c "$REPORT" audit diff --live claimsd:replay:r2: --replay r1 --
 check "--live PREFIX: compared with <PREFIX>replay:r1: (no manifest there)" \
         bash -c "test $RC -eq 2 && grep -q 'claimsd:replay:r2:replay:r1:replay' '$WORK/live.err'"
 
+run ns "$CTL" -c "$REPORT" -n r2 audit diff --replay r1 --as-of 2025-06
+check "under -n, live is still redis.prefix" \
+        bash -c "test $RC -eq 0 && grep -q '(live claimsd:, replay claimsd:replay:r1:,' '$WORK/ns.out'"
+"${RCLI[@]}" SET claimsd:replay:r2:aco:A0009:exp:2025 oops >/dev/null
+run wrongtype "$CTL" -c "$REPORT" audit diff --replay r2 --as-of 2025-06
+check "a figure key that is not a hash: exit 2, Redis says why" \
+        bash -c "test $RC -eq 2 && grep -q WRONGTYPE '$WORK/wrongtype.err'"
+"${RCLI[@]}" DEL claimsd:replay:r2:aco:A0009:exp:2025 >/dev/null
+
 live_before=$(count 'claimsd:*')
 r1_keys=$(count 'claimsd:replay:r1:*')
 r2_keys=$(count 'claimsd:replay:r2:*')
@@ -172,6 +181,11 @@ check "drop while a claimsd heartbeats in the namespace: refused, exit 1" \
         bash -c "test $RC -eq 1 && grep -q 'is being written' '$WORK/busy.err'"
 check "... nothing removed" test "$(count 'claimsd:replay:r1:*')" -eq "$((r1_keys + 1))"
 "${RCLI[@]}" DEL claimsd:replay:r1:instance:host:4242 >/dev/null
+"${RCLI[@]}" HSET claimsd:replay:r1:replay state running >/dev/null
+run stale "$CTL" -c "$ADMIN" audit drop r1
+check "drop of a replay that is not complete, with no heartbeat: said" \
+        bash -c "test $RC -eq 1 && grep -q 'replay r1 is running, not complete, and no claimsd writes it' '$WORK/stale.err'"
+"${RCLI[@]}" HSET claimsd:replay:r1:replay state complete >/dev/null
 
 run ro "$CTL" -c "$REPORT" audit drop r1 --yes
 check "drop as read-only claimsd-report: refused by Redis, exit 2" \
