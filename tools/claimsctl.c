@@ -26,6 +26,11 @@
  *   claimsctl -c FILE health [--max-lag N] [--stale-seconds S]
  *                                            exit 0 healthy, 1 degraded,
  *                                            2 down, with a one-line reason
+ *   claimsctl -c FILE audit diff [--live PREFIX] --replay NAME
+ *                                --as-of TIME [--json | --csv]
+ *                                            replay namespace vs live; exit
+ *                                            0 equal, 1 different, 2 error
+ *   claimsctl -c FILE audit drop NAME [--yes] remove a replay namespace
  *
  * Output never contains a beneficiary id: ids are hashed on load.
  */
@@ -45,6 +50,7 @@
 #include "daemon/config.h"
 #include "daemon/rc.h"
 #include "schemas/event.h"
+#include "tools/ctl_audit.h"
 #include "tools/ctl_explain.h"
 #include "tools/ctl_pay.h"
 #include "tools/ctl_quality.h"
@@ -1332,7 +1338,11 @@ usage(void)
                         "  quality ACO [--year Y] [--json]\n"
                         "  replay --namespace NAME [--until TIME | "
                         "--until-offsets FILE] [--attribution CSV]...\n"
-                        "  explain CLAIM-KEY | explain --hash CLAIM-HASH\n");
+                        "  explain CLAIM-KEY | explain --hash CLAIM-HASH\n"
+
+                        "  audit diff [--live PREFIX] --replay NAME --as-of "
+                        "TIME [--json | --csv]\n"
+                        "  audit drop NAME [--yes]\n");
 }
 
 int
@@ -1397,6 +1407,14 @@ main(int argc, char **argv)
         if (strcmp(argv[optind], "publish-acos") == 0 && optind + 1 < argc) {
                 /* Kafka only: the daemon stores what it consumes. */
                 rc = ctl_publish_acos(ctl.cfg, argv[optind + 1]);
+                clm_config_free(ctl.cfg);
+                return rc;
+        }
+        if (strcmp(argv[optind], "audit") == 0 && optind + 1 < argc &&
+            (strcmp(argv[optind + 1], "diff") == 0 ||
+             strcmp(argv[optind + 1], "drop") == 0)) {
+                /* Exit codes of their own: 2 for a Redis error. */
+                rc = ctl_audit(ctl.cfg, argc - optind - 1, argv + optind + 1);
                 clm_config_free(ctl.cfg);
                 return rc;
         }

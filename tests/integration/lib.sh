@@ -82,11 +82,25 @@ redis_up() {
         mkdir -p "$WORK/redis"
         {
                 echo "user default on nopass ~* &* +@all"
+                # claimsctl's commands and its selector "(~ns +unlink)".
                 echo "user claimsd #$(printf '%s' "$REDIS_PW" | sha256sum | cut -d' ' -f1)" \
-                        $(acl_rules claimsd) $(acl_rules claimsctl | grep '^+')
+                        $(acl_rules claimsd) $(acl_rules claimsctl | grep -e '^+' -e '^(')
         } >"$WORK/redis/users.acl"
         "$SRC/tools/redis.sh" start "$WORK/redis" "$REDIS_PORT" >/dev/null
         RCLI=(redis-cli -p "$REDIS_PORT")
+}
+
+# acl_user USER: ACL SETUSER USER with its rules in the shipped
+# deploy/redis-users.acl and a fresh password ($WORK/USER.pw), and a config
+# $WORK/USER.conf that connects as USER through the unix socket.
+acl_user() {
+        local u=$1 pw
+        pw=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        (umask 077 && printf '%s\n' "$pw" >"$WORK/$u.pw")
+        # shellcheck disable=SC2046 # one rule per word
+        "${RCLI[@]}" ACL SETUSER "$u" reset ">$pw" $(acl_rules "$u") >/dev/null
+        write_config "$WORK/$u.conf" "redis.unix_socket = $WORK/redis/redis.sock" \
+                "redis.user = $u" "redis.password_file = $WORK/$u.pw"
 }
 
 # write_config FILE [extra lines...]: a config on this run's topics, as

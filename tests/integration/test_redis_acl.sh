@@ -14,12 +14,7 @@ USERS=(claimsd claimsctl claimsd-report)
 
 # ACL SETUSER from the shipped lines, each with a fresh password file.
 for u in "${USERS[@]}"; do
-        pw=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-        (umask 077 && printf '%s\n' "$pw" >"$WORK/$u.pw")
-        # shellcheck disable=SC2046 # one rule per word
-        "${RCLI[@]}" ACL SETUSER "$u" reset ">$pw" $(acl_rules "$u") >/dev/null
-        write_config "$WORK/$u.conf" "redis.unix_socket = $SOCK" \
-                "redis.user = $u" "redis.password_file = $WORK/$u.pw"
+        acl_user "$u"
 done
 
 # as USER COMMAND...: redis-cli over the unix socket as USER.
@@ -40,7 +35,7 @@ connected() {
 }
 
 "${RCLI[@]}" ACL CAT dangerous >"$WORK/dangerous.txt"
-cut -d' ' -f3- "$SRC/deploy/redis-users.acl" | tr ' ' '\n' | sed -n 's/^+//p' |
+cut -d' ' -f3- "$SRC/deploy/redis-users.acl" | tr ' ' '\n' | tr -d '()' | sed -n 's/^+//p' |
         sort -u >"$WORK/granted.txt"
 check "no granted command is in @dangerous" \
         bash -c "! grep -qxF -f '$WORK/granted.txt' '$WORK/dangerous.txt'"
