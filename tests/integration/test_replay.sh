@@ -141,6 +141,25 @@ check "the replay's claimsd left its instance keys behind it" \
 check "a rerun of a complete replay does nothing and says so" \
         bash -c '"'"$BUILD/claimsctl"'" -c "'"$WORK/live.conf"'" replay --namespace full | grep -q "already complete"'
 
+# --- audit diff against live ----------------------------------------------
+rc=0
+"$BUILD/claimsctl" -c "$WORK/live.conf" audit diff --replay full --as-of 2026-12 \
+        >"$WORK/diff-equal.txt" 2>&1 || rc=$?
+check "audit diff: the replay equals live as of 2026-12 (exit 0, $(head -c 60 "$WORK/diff-equal.txt"))" \
+        test "$rc" -eq 0 -a -n "$(grep '^equal: ' "$WORK/diff-equal.txt")"
+# One live counter altered by hand: exactly that figure, exit 1.
+field=$("${RCLI[@]}" --raw HKEYS claimsd:aco:A0001:exp:2025 | awk '/:p$/ && !f { print; f = 1 }')
+IFS=: read -r e mm tt recv _ <<<"$field"
+"${RCLI[@]}" HINCRBY claimsd:aco:A0001:exp:2025 "$field" 1234 >/dev/null
+rc=0
+"$BUILD/claimsctl" -c "$WORK/live.conf" audit diff --replay full --as-of 2026-12 --csv \
+        >"$WORK/diff.csv" 2>"$WORK/diff.err" || rc=$?
+check "audit diff after one hand-altered live counter exits 1" test "$rc" -eq 1
+check "... and reports exactly that figure ($(sed -n 2p "$WORK/diff.csv"))" \
+        test "$(tail -n +2 "$WORK/diff.csv" | wc -l) $(sed -n 2p "$WORK/diff.csv" | cut -d, -f1-3,6)" == \
+        "1 A0001,2025-$mm,exp paid $e/$tt,1234"
+"${RCLI[@]}" HINCRBY claimsd:aco:A0001:exp:2025 "$field" -1234 >/dev/null
+
 # --- explain ---------------------------------------------------------------
 key=$(summary_of "$SUM" canary_key)
 "$BUILD/claimsctl" -c "$WORK/live.conf" explain "$key" >"$WORK/explain-live.txt"
@@ -195,6 +214,8 @@ rc=0
         >"$WORK/resume.out" || rc=$?
 check "rerunning the same command resumes and completes" \
         test "$rc" -eq 0 -a -n "$(grep 'killed: resuming' "$WORK/resume.out")"
+check "audit diff: the interrupted-and-resumed replay equals live" \
+        "$BUILD/claimsctl" -c "$WORK/live.conf" audit diff --replay killed --as-of 2026-12
 figures -n killed >"$WORK/killed-figures.txt"
 check "the interrupted replay's figures equal the uninterrupted one's" \
         diff -u "$WORK/full-figures.txt" "$WORK/killed-figures.txt"
