@@ -907,8 +907,8 @@ run(struct replay *rp)
         for (size_t i = 0; i < nt; i++) {
                 done += tp[i].done;
         }
-        if (!rp->o.quiet) {
-                w.last_line_ms = 0;
+        if (w.tty) {
+                /* the bars' final state; a log gets the summary line */
                 draw(&w, tp, nt, wall_ms());
         }
         if (state_of(rp, state, sizeof(state)) == CLM_OK &&
