@@ -18,6 +18,9 @@
  *   claimsctl -c FILE report                 per-ACO summary
  *   claimsctl -c FILE status [--json]        instances, partitions, lag,
  *                                            rates, outcomes, dead letters
+ *   claimsctl -c FILE audit report NAME|--live [-o FILE]
+ *                                            HTML report of a replay
+ *                                            namespace (docs/report.md)
  *   claimsctl -c FILE health [--max-lag N] [--stale-seconds S]
  *                                            exit 0 healthy, 1 degraded,
  *                                            2 down, with a one-line reason
@@ -42,6 +45,7 @@
 #include "schemas/event.h"
 #include "tools/ctl_pay.h"
 #include "tools/ctl_quality.h"
+#include "tools/ctl_report.h"
 
 #define PIPELINE_DEPTH 1000
 
@@ -1322,7 +1326,19 @@ usage(void)
                         "  population | quality-counts\n"
                         "  load-acos FILE | publish-acos FILE\n"
                         "  aco ACO [--year Y] [--json]\n"
-                        "  quality ACO [--year Y] [--json]\n");
+                        "  quality ACO [--year Y] [--json]\n"
+                        "  audit report NAME|--live [-o FILE]\n");
+}
+
+/* `audit SUBCOMMAND ...`: the exit code itself (0, 1, 2 usage). */
+static int
+audit(struct ctl *ctl, int argc, char **argv)
+{
+        if (argc >= 1 && strcmp(argv[0], "report") == 0) {
+                return ctl_audit_report(ctl->cfg, ctl->c, argc - 1, argv + 1);
+        }
+        usage();
+        return 2;
 }
 
 int
@@ -1427,6 +1443,11 @@ main(int argc, char **argv)
                 rc = totals(&ctl);
         } else if (strcmp(argv[optind], "report") == 0) {
                 rc = report(&ctl);
+        } else if (strcmp(argv[optind], "audit") == 0) {
+                rc = audit(&ctl, argc - optind - 1, argv + optind + 1);
+                redisFree(ctl.c);
+                clm_config_free(ctl.cfg);
+                return rc;
         } else {
                 usage();
                 rc = CLM_ERR_INVALID;
