@@ -173,9 +173,9 @@ static const char style[] =
         "table{border-collapse:collapse;margin:.5em 0 1em}\n"
         "th,td{border:1px solid #c8ccd0;padding:.25em .6em;text-align:left;"
         "vertical-align:top}\n"
-        "th{background:#edf2f7}td.num{text-align:right;"
+        "th{background:#edf2f7}td.num{text-align:right;white-space:nowrap;"
         "font-variant-numeric:tabular-nums}\n"
-        "code{font-size:.9em;word-break:break-all}\n"
+        "code{font-size:.9em;overflow-wrap:anywhere}\n"
         ".unverified{background:#fde2e1;color:#9b1c1c;font-weight:bold;"
         "padding:0 .3em;border:1px solid #9b1c1c;border-radius:3px;"
         "font-size:.8em}\n"
@@ -348,32 +348,49 @@ chart_axes(FILE *f, int64_t axis_max, bool per_capita, int32_t year)
                            : "paid, total (dollars)");
 }
 
+/*
+ * The monthly benchmark per capita, -1 when unknown. A settlement record's
+ * inputs hold the figure as of its cutoff, so the last record that carries
+ * it wins; the projection (which the engine stops updating once the
+ * settlement is issued) is the fallback.
+ */
 static int64_t
-benchmark_month(const struct ctl_report_year *y)
+benchmark_month(const struct ctl_report_year *y, const char **source)
 {
-        for (size_t i = 0; i < y->n_projection; i++) {
+        static const char name[] = "benchmark_per_capita_cents";
+        int64_t v = -1;
+
+        for (size_t i = 0; i < y->n_payments; i++) {
+                const struct clm_payment *p = &y->payments[i];
+
+                for (size_t k = 0; k < p->n_inputs; k++) {
+                        if (strcmp(p->inputs[k].name, name) == 0) {
+                                v = p->inputs[k].value;
+                                *source = "the settlement record";
+                        }
+                }
+        }
+        for (size_t i = 0; v < 0 && i < y->n_projection; i++) {
                 const struct ctl_report_field *p = &y->projection[i];
                 char *end;
-                long long v;
+                long long n = strtoll(p->value, &end, 10);
 
-                if (strcmp(p->name, "benchmark_per_capita_cents") != 0) {
-                        continue;
+                if (strcmp(p->name, name) == 0 && *end == '\0' &&
+                    end != p->value) {
+                        v = (int64_t)n;
+                        *source = "the projection";
                 }
-                v = strtoll(p->value, &end, 10);
-                if (*end != '\0' || end == p->value || v <= 0) {
-                        return -1;
-                }
-                /* An annual per-capita figure, shown per month. */
-                return ((int64_t)v * 2 + 12) / 24;
         }
-        return -1;
+        /* An annual per-capita figure, shown per month. */
+        return v > 0 ? (v * 2 + 12) / 24 : -1;
 }
 
 void
 ctl_report_chart(FILE *f, const struct ctl_report_year *y)
 {
         bool per_capita = y->person_months > 0;
-        int64_t bmk = per_capita ? benchmark_month(y) : -1;
+        const char *source = "";
+        int64_t bmk = per_capita ? benchmark_month(y, &source) : -1;
         int64_t v[12];
         int64_t max = bmk;
         int64_t axis_max;
@@ -390,12 +407,17 @@ ctl_report_chart(FILE *f, const struct ctl_report_year *y)
                 "<svg width=\"%d\" "
                 "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n<title>",
                 CHART_W, CHART_H, CHART_W, CHART_H);
-        fprintf(f, "%s by service month%s</title>\n",
-                per_capita ? "Paid per capita" : "Paid in total",
-                per_capita ? (bmk >= 0 ? " against the monthly benchmark"
-                                       : " (no benchmark in the projection)")
-                           : " (no assigned population: no per-capita "
-                             "benchmark)");
+        fputs(per_capita ? "Paid per capita by service month"
+                         : "Paid in total by service month",
+              f);
+        if (!per_capita) {
+                fputs(" (no assigned population: no per-capita benchmark)", f);
+        } else if (bmk < 0) {
+                fputs(" (no benchmark stored)", f);
+        } else {
+                fprintf(f, " against the monthly benchmark (from %s)", source);
+        }
+        fputs("</title>\n", f);
         chart_axes(f, axis_max, per_capita, y->year);
         for (int m = 0; m < 12; m++) {
                 int64_t h = ctl_report_scale(v[m], axis_max, PLOT_H);
@@ -418,10 +440,12 @@ ctl_report_chart(FILE *f, const struct ctl_report_year *y)
                         "\" x2=\"%d\" y2=\"%" PRId64 "\" stroke=\"#c0392b\" "
                         "stroke-width=\"2\" stroke-dasharray=\"8 4\"/>\n"
                         "<text x=\"%d\" y=\"%" PRId64 "\" text-anchor=\"end\" "
-                        "font-size=\"12\" fill=\"#c0392b\">benchmark per "
-                        "capita / 12 = %s</text>\n",
+                        "font-size=\"12\" fill=\"#c0392b\" stroke=\"#fff\" "
+                        "stroke-width=\"4\" paint-order=\"stroke\">"
+                        "benchmark per "
+                        "capita / 12 = %s (from %s)</text>\n",
                         PLOT_X, by, PLOT_X + PLOT_W, by, PLOT_X + PLOT_W,
-                        by - 6, ctl_money(bmk, b));
+                        by - 6, ctl_money(bmk, b), source);
         }
         fputs("</svg>\n", f);
 }
@@ -517,6 +541,21 @@ print_value(FILE *f, const char *s, enum unit unit)
         }
 }
 
+/* Whether the year's settlement record is among its payments. */
+static bool
+settled(const struct ctl_report_year *y)
+{
+        for (size_t i = 0; i < y->n_payments; i++) {
+                const char *k = y->payments[i].kind;
+
+                if (strcmp(k, "shared_savings") == 0 ||
+                    strcmp(k, "shared_losses") == 0) {
+                        return true;
+                }
+        }
+        return false;
+}
+
 static void
 print_projection(FILE *f, const struct ctl_report_year *y)
 {
@@ -527,6 +566,13 @@ print_projection(FILE *f, const struct ctl_report_year *y)
                       "has not run on this prefix).</p>\n",
                       f);
                 return;
+        }
+        if (settled(y)) {
+                fputs("<p class=\"note\">The settlement of this year was "
+                      "issued (see the payments below): the engine stopped "
+                      "updating this projection then, so it shows the last "
+                      "estimate before the settlement.</p>\n",
+                      f);
         }
         fputs("<table>\n<tr><th>step</th><th>value</th><th>stored as</th>"
               "</tr>\n",
@@ -637,7 +683,7 @@ print_input(FILE *f, const struct clm_pay_input *in)
         fputs("<code>", f);
         ctl_html_escape(f, in->name);
         fputs("</code> = ", f);
-        if (len > 6 && strcmp(in->name + len - 6, "_cents") == 0) {
+        if (strstr(in->name, "_cents") != NULL) {
                 fputs(ctl_money(in->value, b), f);
         } else if (len > 4 && strcmp(in->name + len - 4, "_ppm") == 0) {
                 print_rate(f, in->value, 1000000);

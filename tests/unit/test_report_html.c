@@ -218,8 +218,42 @@ Test(report_html, chart_scales_cents_to_pixels_against_the_benchmark)
                                           "y1=\"30\""))));
         cr_assert(not(zero(ptr, strstr(s, ">$100.00</text>"))));
         cr_assert(not(zero(ptr, strstr(s, ">$50.00</text>"))));
-        cr_assert(not(zero(ptr, strstr(s, "= $100.00</text>"))));
+        cr_assert(not(zero(ptr, strstr(s, "= $100.00 (from the "
+                                          "projection)</text>"))));
         cr_assert(not(zero(ptr, strstr(s, "Jan 2025: $50.00"))));
+        free(s);
+}
+
+Test(report_html, chart_takes_the_benchmark_of_the_settlement_record_first)
+{
+        struct ctl_report_year y = empty_year("A0001", 2025);
+        struct ctl_report_field bmk = {"benchmark_per_capita_cents", "120000"};
+        struct clm_payment p;
+        char *s;
+
+        /* The projection stops at the settlement; the record is the figure
+         * as of the cutoff: $2400.00 a year, $200.00 a month. */
+        clm_payment_init(&p, "A0001", "MSSP", "shared_savings", "2025", 2025);
+        cr_assert(clm_payment_input(&p, "benchmark_per_capita_cents", 240000));
+        y.person_months = 12;
+        y.paid[1] = 5000;
+        y.projection = &bmk;
+        y.n_projection = 1;
+        y.payments = &p;
+        y.n_payments = 1;
+        s = capture_year(ctl_report_chart, &y);
+        cr_assert(not(zero(ptr, strstr(s, "= $200.00 (from the settlement "
+                                          "record)</text>"))),
+                  "%s", s);
+        cr_assert(not(zero(ptr, strstr(s, "class=\"benchmark\" x1=\"110\" "
+                                          "y1=\"30\""))));
+        free(s);
+        y.projection = NULL;
+        y.n_projection = 0;
+        y.n_payments = 0;
+        s = capture_year(ctl_report_chart, &y);
+        cr_assert(zero(ptr, strstr(s, "class=\"benchmark\"")));
+        cr_assert(not(zero(ptr, strstr(s, "no benchmark stored"))));
         free(s);
 }
 
@@ -317,6 +351,7 @@ Test(report_html, projection_steps_in_their_units_and_unverified_flag)
         cr_assert(not(zero(ptr, strstr(s, "no <span class=\"unverified\">"
                                           "UNVERIFIED</span>"))));
         cr_assert(not(zero(ptr, strstr(s, "x&lt;y"))));
+        cr_assert(zero(ptr, strstr(s, "settlement of this year was issued")));
         free(s);
 }
 
@@ -325,6 +360,7 @@ Test(report_html, payments_show_every_field_with_amounts_in_dollars)
         static const char acos[1][CLM_ACO_MAX] = {"A0001"};
         struct ctl_report_year y = empty_year("A0001", 2025);
         struct clm_payment p[2];
+        struct ctl_report_field proj = {"net_cents", "100"};
         struct ctl_report r;
         char *s;
 
@@ -337,11 +373,14 @@ Test(report_html, payments_show_every_field_with_amounts_in_dollars)
         cr_assert(clm_payment_input(&p[0], "gross_cents", 660000000));
         cr_assert(clm_payment_input(&p[0], "sharing_rate_ppm", 400000));
         cr_assert(clm_payment_input(&p[0], "assigned_benes", 6000));
+        cr_assert(clm_payment_input(&p[0], "exp_cents.E", 123));
         clm_payment_init(&p[1], "A0001", "MSSP", "recoupment", "2025", 2025);
         p[1].amount_cents = -73000;
         p[1].verified = true;
         y.payments = p;
         y.n_payments = 2;
+        y.projection = &proj;
+        y.n_projection = 1;
         r = report_of(&y, 1, acos, 1);
         s = capture_report(&r);
         cr_assert(not(zero(ptr, strstr(s, "A0001:MSSP:2025:shared_savings"))));
@@ -353,9 +392,13 @@ Test(report_html, payments_show_every_field_with_amounts_in_dollars)
         cr_assert(not(
                 zero(ptr, strstr(s, "sharing_rate_ppm</code> = 40.0000%"))));
         cr_assert(not(zero(ptr, strstr(s, "assigned_benes</code> = 6000"))));
+        cr_assert(not(zero(ptr, strstr(s, "exp_cents.E</code> = $1.23"))));
         cr_assert(not(zero(ptr, strstr(s, "2026-04-01 00:00:00 UTC"))));
         cr_assert(not(zero(ptr, strstr(s, "<code>abc123</code>"))));
         cr_assert(not(zero(ptr, strstr(s, "Payments issued (2)"))));
+        /* A stored projection stops moving once the settlement is issued. */
+        cr_assert(not(zero(ptr, strstr(s, "settlement of this year was "
+                                          "issued"))));
         cr_assert(not(zero(ptr, strstr(s, "$2639270.00"))));
         cr_assert(
                 eq(sz, count(s, "<tr class=\"unv\"><td><code>A0001:MSSP"), 1));
