@@ -213,7 +213,9 @@ read_ranges(const struct clm_config *cfg,
                                                        r->element[i + 1]->str);
         }
         freeReplyObject(r);
-        qsort(g->ranges, g->r.n_ranges, sizeof(*g->ranges), cmp_range);
+        if (g->r.n_ranges > 1) { /* qsort may not be given NULL */
+                qsort(g->ranges, g->r.n_ranges, sizeof(*g->ranges), cmp_range);
+        }
         return 0;
 }
 
@@ -273,7 +275,9 @@ read_acos(const struct clm_config *cfg, redisContext *c, struct gather *g)
                         freeReplyObject(r);
                 }
         }
-        qsort(g->acos, g->r.n_acos, sizeof(*g->acos), cmp_aco);
+        if (rc == CLM_OK && g->r.n_acos > 1) {
+                qsort(g->acos, g->r.n_acos, sizeof(*g->acos), cmp_aco);
+        }
         return rc;
 }
 

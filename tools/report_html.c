@@ -431,6 +431,13 @@ ctl_report_chart(FILE *f, const struct ctl_report_year *y)
                         PLOT_Y + PLOT_H - h, BAR_W, h, month_names[m], y->year,
                         ctl_money(v[m], b));
         }
+        /* The legend sits above the plot so no label covers a bar. */
+        fprintf(f,
+                "<rect x=\"%d\" y=\"4\" width=\"12\" height=\"12\" "
+                "fill=\"#3b6ea5\"/>\n<text x=\"%d\" y=\"14\" "
+                "font-size=\"12\">%s</text>\n",
+                PLOT_X, PLOT_X + 18,
+                per_capita ? "paid per capita" : "paid, total");
         if (bmk >= 0) {
                 int64_t by = PLOT_Y + PLOT_H -
                              ctl_report_scale(bmk, axis_max, PLOT_H);
@@ -439,13 +446,14 @@ ctl_report_chart(FILE *f, const struct ctl_report_year *y)
                         "<line class=\"benchmark\" x1=\"%d\" y1=\"%" PRId64
                         "\" x2=\"%d\" y2=\"%" PRId64 "\" stroke=\"#c0392b\" "
                         "stroke-width=\"2\" stroke-dasharray=\"8 4\"/>\n"
-                        "<text x=\"%d\" y=\"%" PRId64 "\" text-anchor=\"end\" "
-                        "font-size=\"12\" fill=\"#c0392b\" stroke=\"#fff\" "
-                        "stroke-width=\"4\" paint-order=\"stroke\">"
-                        "benchmark per "
-                        "capita / 12 = %s (from %s)</text>\n",
-                        PLOT_X, by, PLOT_X + PLOT_W, by, PLOT_X + PLOT_W,
-                        by - 6, ctl_money(bmk, b), source);
+                        "<line x1=\"%d\" y1=\"10\" x2=\"%d\" y2=\"10\" "
+                        "stroke=\"#c0392b\" stroke-width=\"2\" "
+                        "stroke-dasharray=\"8 4\"/>\n"
+                        "<text x=\"%d\" y=\"14\" font-size=\"12\" "
+                        "fill=\"#c0392b\">benchmark per capita / 12 = %s "
+                        "(from %s)</text>\n",
+                        PLOT_X, by, PLOT_X + PLOT_W, by, PLOT_X + 140,
+                        PLOT_X + 172, PLOT_X + 178, ctl_money(bmk, b), source);
         }
         fputs("</svg>\n", f);
 }
