@@ -138,6 +138,18 @@ rc=0
 "${REPORT[@]}" "bad/name" 2>/dev/null || rc=$?
 check "a bad namespace name exits 2" test "$rc" -eq 2
 rc=0
+"${REPORT[@]}" "$NS" -o "$WORK/no/such/dir.html" >/dev/null 2>"$WORK/nodir.err" || rc=$?
+check "an output file that cannot be created exits 1" \
+        bash -c "test $rc -eq 1 && grep -q 'cannot create' '$WORK/nodir.err'"
+# A Redis error half-way (SCAN refused) exits 1 and leaves no file.
+"${RCLI[@]}" ACL SETUSER claimsd-report -scan >/dev/null
+rc=0
+"${REPORT[@]}" "$NS" -o "$WORK/noscan.html" >/dev/null 2>"$WORK/noscan.err" || rc=$?
+"${RCLI[@]}" ACL SETUSER claimsd-report +scan >/dev/null
+check "a Redis error exits 1 with Redis's reason, and no file" \
+        bash -c "test $rc -eq 1 && grep -q NOPERM '$WORK/noscan.err' &&
+                test ! -e '$WORK/noscan.html' && test ! -e '$WORK/noscan.html.tmp'"
+rc=0
 "${REPORT[@]}" --live -o "$WORK/live.html" >/dev/null || rc=$?
 check "--live reports the live prefix" bash -c "test $rc -eq 0 && grep -q 'live data' '$WORK/live.html'"
 
