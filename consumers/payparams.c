@@ -1074,8 +1074,8 @@ check_section(const struct ctx *c, struct clm_payparams *pp)
 
 /* ---- files -------------------------------------------------------- */
 
-static bool
-aco_id_ok(const char *id)
+bool
+clm_payparams_aco_id_ok(const char *id)
 {
         size_t n = strlen(id);
 
@@ -1154,7 +1154,7 @@ open_section(struct loader *ld, char *line, int lineno)
                 return failf(&ld->c, -1, lineno,
                              "bad section header (expected [aco ID YEAR])");
         }
-        if (!aco_id_ok(tok[1])) {
+        if (!clm_payparams_aco_id_ok(tok[1])) {
                 return failf(&ld->c, -1, lineno,
                              "bad ACO id \"%.*s\" (1-%d of A-Z a-z 0-9 _ -)",
                              SHOW, tok[1], CLM_ACO_MAX - 1);
@@ -1391,7 +1391,8 @@ clm_payparams_from_kv(const char *aco,
         c.year = year;
         c.err = err;
         c.errlen = errlen;
-        if (!aco_id_ok(aco) || year < YEAR_MIN || year > YEAR_MAX) {
+        if (!clm_payparams_aco_id_ok(aco) || year < YEAR_MIN ||
+            year > YEAR_MAX) {
                 clm_errf(err, errlen, "%.*s/%d: bad ACO id or year", SHOW, aco,
                          (int)year);
                 return CLM_ERR_CONFIG;

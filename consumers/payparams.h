@@ -267,4 +267,10 @@ bool clm_track_two_sided(enum clm_track track);
  */
 int clm_payparams_pioneer_year(const struct clm_payparams *pp);
 
+/**
+ * @brief Whether @p id is a valid ACO id (1-15 of A-Z a-z 0-9 _ -), the
+ * rule of parameter files, so it can be part of a key name.
+ */
+bool clm_payparams_aco_id_ok(const char *id);
+
 #endif

@@ -23,6 +23,9 @@
  *                                            (docs/replay.md)
  *   claimsctl -c FILE [-n NAME] explain CLAIM-KEY
  *                                            one claim's applied versions
+ *   claimsctl -c FILE audit report NAME|--live [-o FILE]
+ *                                            HTML report of a replay
+ *                                            namespace (docs/report.md)
  *   claimsctl -c FILE health [--max-lag N] [--stale-seconds S]
  *                                            exit 0 healthy, 1 degraded,
  *                                            2 down, with a one-line reason
@@ -55,6 +58,7 @@
 #include "tools/ctl_pay.h"
 #include "tools/ctl_quality.h"
 #include "tools/ctl_replay.h"
+#include "tools/ctl_report.h"
 
 #define PIPELINE_DEPTH 1000
 
@@ -1342,7 +1346,19 @@ usage(void)
 
                         "  audit diff [--live PREFIX] --replay NAME --as-of "
                         "TIME [--json | --csv]\n"
-                        "  audit drop NAME [--yes]\n");
+                        "  audit drop NAME [--yes]\n"
+                        "  audit report NAME|--live [-o FILE]\n");
+}
+
+/* `audit SUBCOMMAND ...`: the exit code itself (0, 1, 2 usage). */
+static int
+audit(struct ctl *ctl, int argc, char **argv)
+{
+        if (argc >= 1 && strcmp(argv[0], "report") == 0) {
+                return ctl_audit_report(ctl->cfg, ctl->c, argc - 1, argv + 1);
+        }
+        usage();
+        return 2;
 }
 
 int
@@ -1466,6 +1482,11 @@ main(int argc, char **argv)
                 rc = totals(&ctl);
         } else if (strcmp(argv[optind], "report") == 0) {
                 rc = report(&ctl);
+        } else if (strcmp(argv[optind], "audit") == 0) {
+                rc = audit(&ctl, argc - optind - 1, argv + optind + 1);
+                redisFree(ctl.c);
+                clm_config_free(ctl.cfg);
+                return rc;
         } else {
                 usage();
                 rc = CLM_ERR_INVALID;

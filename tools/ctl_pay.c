@@ -22,8 +22,8 @@
 #include "daemon/rc.h"
 #include "schemas/event.h"
 #include "tools/ctl_quality.h"
-
-#define MAX_RECORDS 4096
+#include "tools/ctl_read.h"
+#include "tools/money.h"
 
 /* Frees the reply; false (with a message) for none or an error. */
 static bool
@@ -116,10 +116,9 @@ ctl_load_acos(const struct clm_config *cfg, redisContext *c, const char *path)
 
 /*
  * The AcoParameters body (schemas/aco_parameters.avsc) of one rendered set:
- * every "key = value [verified|unverified]" line becomes a Figure. A value
- * may hold spaces (msr.table); the flag is the last word of a figure's line
- * and settings have none. Returns the length, 0 if @p cap is too small or a
- * line does not fit a Figure.
+ * every "key = value [verified|unverified]" line becomes a Figure (settings
+ * go as unverified: the flag of a setting is ignored). Returns the length, 0
+ * if @p cap is too small or a line does not fit a Figure.
  */
 static size_t
 encode_params(const struct clm_payparams *pp,
@@ -148,34 +147,23 @@ encode_params(const struct clm_payparams *pp,
              p = strchr(p + 1, '\n')) {
                 const char *e = strchr(p + 1, '\n');
                 size_t len = e != NULL ? (size_t)(e - (p + 1)) : strlen(p + 1);
-                char *value;
-                char *sp;
-                bool verified = false;
+                const char *key;
+                const char *value;
+                enum ctl_param_flag flag;
 
                 if (len >= sizeof(line)) {
                         return 0;
                 }
                 memcpy(line, p + 1, len);
                 line[len] = '\0';
-                value = strstr(line, " = ");
-                if (value == NULL) {
-                        return 0;
-                }
-                *value = '\0';
-                value += 3;
-                sp = strrchr(value, ' ');
-                if (sp != NULL && (strcmp(sp + 1, "verified") == 0 ||
-                                   strcmp(sp + 1, "unverified") == 0)) {
-                        verified = strcmp(sp + 1, "verified") == 0;
-                        *sp = '\0';
-                }
-                if (strlen(line) >= CLM_PARAM_KEY_MAX ||
+                if (!ctl_param_split(line, &key, &value, &flag) ||
+                    strlen(key) >= CLM_PARAM_KEY_MAX ||
                     strlen(value) >= CLM_PARAM_VALUE_MAX) {
                         return 0;
                 }
-                n += clm_avro_put_string(buf + n, line);
+                n += clm_avro_put_string(buf + n, key);
                 n += clm_avro_put_string(buf + n, value);
-                buf[n++] = verified ? 1 : 0;
+                buf[n++] = flag == CTL_PARAM_VERIFIED ? 1 : 0;
         }
         n += clm_avro_put_long(buf + n, 0); /* end of the figures array */
         n += clm_avro_put_long(buf + n, as_of);
@@ -276,98 +264,22 @@ out:
 
 /* ---- aco ---- */
 
-static struct clm_payment records[MAX_RECORDS];
-
-static int
-cmp_record(const void *a, const void *b)
-{
-        const struct clm_payment *x = a;
-        const struct clm_payment *y = b;
-
-        if (x->as_of_ms != y->as_of_ms) {
-                return x->as_of_ms < y->as_of_ms ? -1 : 1;
-        }
-        return strcmp(x->id, y->id);
-}
-
-static size_t
-read_records(const struct clm_config *cfg, redisContext *c, const char *aco)
-{
-        redisReply *r = redisCommand(c, "HGETALL %saco:%s:payments",
-                                     cfg->redis_prefix, aco);
-        size_t n = 0;
-
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-                if (r != NULL) {
-                        freeReplyObject(r);
-                }
-                return 0;
-        }
-        for (size_t i = 0; i + 1 < r->elements && n < MAX_RECORDS; i += 2) {
-                if (clm_payment_parse(r->element[i + 1]->str, &records[n])) {
-                        n++;
-                }
-        }
-        freeReplyObject(r);
-        qsort(records, n, sizeof(records[0]), cmp_record);
-        return n;
-}
-
-/* Paid cents by service month (index 1-12) of an ACO-year. */
-static void
-read_months(const struct clm_config *cfg,
-            redisContext *c,
-            const char *aco,
-            int year,
-            int64_t paid[13])
-{
-        redisReply *r = redisCommand(c, "HGETALL %saco:%s:exp:%d",
-                                     cfg->redis_prefix, aco, year);
-
-        memset(paid, 0, 13 * sizeof(paid[0]));
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-                if (r != NULL) {
-                        freeReplyObject(r);
-                }
-                return;
-        }
-        for (size_t i = 0; i + 1 < r->elements; i += 2) {
-                const char *f = r->element[i]->str;
-                size_t len = strlen(f);
-                int mm = atoi(f + 2);
-
-                if (len == 16 && f[len - 1] == 'p' && mm >= 1 && mm <= 12) {
-                        paid[mm] += strtoll(r->element[i + 1]->str, NULL, 10);
-                }
-        }
-        freeReplyObject(r);
-}
-
-static const char *
-dollars(int64_t cents, char buf[32])
-{
-        int64_t a = cents < 0 ? -cents : cents;
-
-        (void)snprintf(buf, 32, "%s$%" PRId64 ".%02" PRId64,
-                       cents < 0 ? "-" : "", a / 100, a % 100);
-        return buf;
-}
-
 static void
 print_steps(const struct clm_pay_asof *a, const struct clm_settlement *s)
 {
-        char b1[32];
-        char b2[32];
+        char b1[CTL_MONEY_MAX];
+        char b2[CTL_MONEY_MAX];
 
         printf("\nsavings projection (claims received so far; unadjusted "
                "estimate)\n");
         printf("  assigned beneficiaries      %" PRId64 "\n", a->benes);
         printf("  expenditure per capita      %s\n",
-               dollars(s->percap.exp_pc, b1));
+               ctl_money(s->percap.exp_pc, b1));
         printf("  benchmark per capita        %s\n",
-               dollars(s->percap.bmk_pc, b1));
+               ctl_money(s->percap.bmk_pc, b1));
         printf("  gross savings (- = loss)    %s of %s benchmark\n",
-               dollars(s->percap.gross, b1), dollars(s->percap.bmk_total, b2));
+               ctl_money(s->percap.gross, b1),
+               ctl_money(s->percap.bmk_total, b2));
         printf("  savings rate                %" PRId64 ".%04" PRId64 "%%\n",
                s->percap.savings_rate_ppm / 10000,
                (s->percap.savings_rate_ppm < 0 ? -s->percap.savings_rate_ppm
@@ -386,15 +298,16 @@ print_steps(const struct clm_pay_asof *a, const struct clm_settlement *s)
         printf("  sharing rate                %" PRId64 " ppm\n",
                s->savings.final_rate_ppm);
         printf("  shared savings              %s (before limit %s)\n",
-               dollars(s->savings.shared, b1),
-               dollars(s->savings.before_limit, b2));
+               ctl_money(s->savings.shared, b1),
+               ctl_money(s->savings.before_limit, b2));
         printf("  losses owed                 %s (before cap %s)\n",
-               dollars(s->losses.owed, b1), dollars(s->losses.before_cap, b2));
+               ctl_money(s->losses.owed, b1),
+               ctl_money(s->losses.before_cap, b2));
         printf("  advances to recoup          %s, recouped %s\n",
-               dollars(s->recoup.outstanding_before, b1),
-               dollars(s->recoup.recoup, b2));
+               ctl_money(s->recoup.outstanding_before, b1),
+               ctl_money(s->recoup.recoup, b2));
         printf("  net (+ CMS pays the ACO)    %s%s\n",
-               dollars(s->net_cents, b1),
+               ctl_money(s->net_cents, b1),
                s->verified ? "" : "  (uses unverified figures)");
 }
 
@@ -438,11 +351,12 @@ ctl_aco(const struct clm_config *cfg, redisContext *c, int argc, char **argv)
         bool json = false;
         size_t n_sets = 0;
         size_t n_rec;
+        struct clm_payment *records = NULL;
         int64_t paid[13];
         int64_t outstanding = 0;
         char err[256];
-        char b1[32];
-        char b2[32];
+        char b1[CTL_MONEY_MAX];
+        char b2[CTL_MONEY_MAX];
         int rc = 0;
 
         if (!ctl_aco_args(argc, argv, &aco, &year, &json)) {
@@ -475,8 +389,12 @@ ctl_aco(const struct clm_config *cfg, redisContext *c, int argc, char **argv)
         year = pp->year;
         rc = clm_payengine_settlement(pe, pp, 0, &a, &s);
         (void)clm_payengine_outstanding(pe, aco, &outstanding);
-        read_months(cfg, c, aco, year, paid);
-        n_rec = read_records(cfg, c, aco);
+        if (ctl_read_months(cfg, c, aco, year, paid) != CLM_OK ||
+            ctl_read_payments(cfg, c, aco, &records, &n_rec) != CLM_OK) {
+                free(sets);
+                clm_payengine_free(pe);
+                return 1;
+        }
         (void)clm_payparams_render(pp, text, sizeof(text));
         if (json) {
                 printf("{\"aco\":\"%s\",\"year\":%d", aco, year);
@@ -508,14 +426,16 @@ ctl_aco(const struct clm_config *cfg, redisContext *c, int argc, char **argv)
 
                         for (char *line = strtok(text, "\n"); line != NULL;
                              line = strtok(NULL, "\n")) {
-                                char *eq = strstr(line, " = ");
+                                const char *key;
+                                const char *value;
+                                enum ctl_param_flag flag;
 
-                                if (strstr(line, " unverified") == NULL ||
-                                    eq == NULL) {
+                                if (!ctl_param_split(line, &key, &value,
+                                                     &flag) ||
+                                    flag != CTL_PARAM_UNVERIFIED) {
                                         continue;
                                 }
-                                *eq = '\0';
-                                printf("%s\"%s\"", first ? "" : ",", line);
+                                printf("%s\"%s\"", first ? "" : ",", key);
                                 first = false;
                         }
                 }
@@ -525,12 +445,12 @@ ctl_aco(const struct clm_config *cfg, redisContext *c, int argc, char **argv)
                 printf("%-6s %16s %16s\n", "month", "paid", "benchmark/12");
                 for (int m = 1; m <= 12; m++) {
                         printf("%04d-%02d %15s %16s\n", year, m,
-                               dollars(paid[m], b1),
+                               ctl_money(paid[m], b1),
                                rc == CLM_OK
-                                       ? dollars(clm_pay_div_round(
-                                                         s.percap.bmk_total,
-                                                         12),
-                                                 b2)
+                                       ? ctl_money(clm_pay_div_round(
+                                                           s.percap.bmk_total,
+                                                           12),
+                                                   b2)
                                        : "-");
                 }
                 if (rc == CLM_OK) {
@@ -540,11 +460,11 @@ ctl_aco(const struct clm_config *cfg, redisContext *c, int argc, char **argv)
                 for (size_t i = 0; i < n_rec; i++) {
                         printf("  %-14s %-18s %-10s %16s%s\n", records[i].model,
                                records[i].kind, records[i].period,
-                               dollars(records[i].amount_cents, b1),
+                               ctl_money(records[i].amount_cents, b1),
                                records[i].verified ? "" : "  unverified");
                 }
                 printf("advances still to recoup: %s\n",
-                       dollars(outstanding, b1));
+                       ctl_money(outstanding, b1));
                 printf("\nunverified parameters:\n");
                 for (char *line = strtok(text, "\n"); line != NULL;
                      line = strtok(NULL, "\n")) {
@@ -553,6 +473,7 @@ ctl_aco(const struct clm_config *cfg, redisContext *c, int argc, char **argv)
                         }
                 }
         }
+        free(records);
         free(sets);
         clm_payengine_free(pe);
         return 0;

@@ -17,10 +17,10 @@
 #include "consumers/redis_sink.h"
 #include "daemon/rc.h"
 #include "schemas/event.h"
+#include "tools/ctl_read.h"
 
-#define LOAD_BATCH   1000
-#define MAX_MEASURES 256
-#define LOAD_SOURCE  "claimsctl/attribution"
+#define LOAD_BATCH  1000
+#define LOAD_SOURCE "claimsctl/attribution"
 
 /* ---- Lines collected for sorted output. ---- */
 
@@ -114,6 +114,27 @@ parse_aco_key(const char *rest, const char *kind, char aco[40], int *year)
         return true;
 }
 
+struct each {
+        redisContext *c;
+        size_t plen;
+        const char *kind;
+        key_fn fn;
+        void *arg;
+};
+
+static int
+each_key(const char *k, void *arg)
+{
+        struct each *e = arg;
+        char aco[40];
+        int year;
+
+        if (!parse_aco_key(k + e->plen, e->kind, aco, &year)) {
+                return CLM_OK;
+        }
+        return e->fn(e->c, k, aco, year, e->arg);
+}
+
 /* Every key prefix + "aco:<id>:<kind>:<year>", by SCAN. */
 static int
 each_aco_key(const struct clm_config *cfg,
@@ -123,70 +144,17 @@ each_aco_key(const struct clm_config *cfg,
              void *arg)
 {
         char pattern[256];
-        char cursor[32] = "0";
-        size_t plen = strlen(cfg->redis_prefix);
-        int rc = CLM_OK;
+        struct each e = {c, strlen(cfg->redis_prefix), kind, fn, arg};
 
         (void)snprintf(pattern, sizeof(pattern), "%saco:*:%s:*",
                        cfg->redis_prefix, kind);
-        do {
-                redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000",
-                                             cursor, pattern);
-
-                if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
-                    r->elements != 2) {
-                        fprintf(stderr, "claimsctl: redis: %s\n",
-                                r != NULL && r->type == REDIS_REPLY_ERROR
-                                        ? r->str
-                                        : c->errstr);
-                        if (r != NULL) {
-                                freeReplyObject(r);
-                        }
-                        return CLM_ERR_REDIS;
-                }
-                (void)snprintf(cursor, sizeof(cursor), "%s",
-                               r->element[0]->str);
-                for (size_t i = 0; i < r->element[1]->elements && rc == CLM_OK;
-                     i++) {
-                        const char *k = r->element[1]->element[i]->str;
-                        char aco[40];
-                        int year;
-
-                        if (parse_aco_key(k + plen, kind, aco, &year)) {
-                                rc = fn(c, k, aco, year, arg);
-                        }
-                }
-                freeReplyObject(r);
-        } while (rc == CLM_OK && strcmp(cursor, "0") != 0);
-        return rc;
+        return ctl_read_scan(c, pattern, each_key, &e);
 }
-
-static redisReply *
-hgetall(redisContext *c, const char *key)
-{
-        redisReply *r = redisCommand(c, "HGETALL %s", key);
-
-        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-                fprintf(stderr, "claimsctl: redis: %s\n",
-                        r != NULL && r->type == REDIS_REPLY_ERROR ? r->str
-                                                                  : c->errstr);
-                if (r != NULL) {
-                        freeReplyObject(r);
-                }
-                return NULL;
-        }
-        return r;
-}
-
-/* Population of one ACO-year by enrollment type (E D A N U). */
-struct pop {
-        int64_t b[5], m[5], xb[5], xm[5];
-};
 
 static int
-read_pop(redisContext *c, const char *key, struct pop *p)
+read_pop(redisContext *c, const char *key, struct ctl_pop *p)
 {
-        redisReply *r = hgetall(c, key);
+        redisReply *r = ctl_read_hash(c, key);
 
         memset(p, 0, sizeof(*p));
         if (r == NULL) {
@@ -218,7 +186,7 @@ static int
 pop_lines(
         redisContext *c, const char *key, const char *aco, int year, void *arg)
 {
-        struct pop p;
+        struct ctl_pop p;
         int rc = read_pop(c, key, &p);
 
         for (int e = 0; e < 5 && rc == CLM_OK; e++) {
@@ -266,7 +234,7 @@ static int
 quality_lines(
         redisContext *c, const char *key, const char *aco, int year, void *arg)
 {
-        redisReply *r = hgetall(c, key);
+        redisReply *r = ctl_read_hash(c, key);
         int rc = CLM_OK;
 
         if (r == NULL) {
@@ -294,17 +262,8 @@ ctl_quality_counts(const struct clm_config *cfg, redisContext *c)
 
 /* ---- claimsctl quality ACO ---- */
 
-struct aco_year {
-        struct clm_measure_count counts[MAX_MEASURES];
-        char ids[MAX_MEASURES][16];
-        size_t n_counts;
-        int64_t index, readmit, admits;
-        struct pop pop;
-        int64_t paid[5]; /* by enrollment type */
-};
-
 static struct clm_measure_count *
-count_for(struct aco_year *ay, const char *id, size_t len)
+count_for(struct ctl_quality_year *ay, const char *id, size_t len)
 {
         for (size_t i = 0; i < ay->n_counts; i++) {
                 if (strlen(ay->ids[i]) == len &&
@@ -312,7 +271,7 @@ count_for(struct aco_year *ay, const char *id, size_t len)
                         return &ay->counts[i];
                 }
         }
-        if (ay->n_counts == MAX_MEASURES || len >= sizeof(ay->ids[0])) {
+        if (ay->n_counts == CTL_MAX_MEASURES || len >= sizeof(ay->ids[0])) {
                 return NULL;
         }
         memcpy(ay->ids[ay->n_counts], id, len);
@@ -322,9 +281,9 @@ count_for(struct aco_year *ay, const char *id, size_t len)
 }
 
 static int
-read_quality(redisContext *c, const char *key, struct aco_year *ay)
+read_quality(redisContext *c, const char *key, struct ctl_quality_year *ay)
 {
-        redisReply *r = hgetall(c, key);
+        redisReply *r = ctl_read_hash(c, key);
 
         if (r == NULL) {
                 return CLM_ERR_REDIS;
@@ -359,9 +318,9 @@ read_quality(redisContext *c, const char *key, struct aco_year *ay)
 
 /* Paid cents by enrollment type: fields E:MM:TT:RRRRRR:p. */
 static int
-read_paid(redisContext *c, const char *key, struct aco_year *ay)
+read_paid(redisContext *c, const char *key, struct ctl_quality_year *ay)
 {
-        redisReply *r = hgetall(c, key);
+        redisReply *r = ctl_read_hash(c, key);
 
         if (r == NULL) {
                 return CLM_ERR_REDIS;
@@ -395,37 +354,26 @@ ratio(int64_t a, int64_t mul, int64_t div)
 }
 
 static int
+max_year(const char *k, void *arg)
+{
+        const char *last = strrchr(k, ':');
+        int y = last != NULL ? atoi(last + 1) : 0;
+        int *year = arg;
+
+        if (y > *year) {
+                *year = y;
+        }
+        return CLM_OK;
+}
+
+static int
 latest_year(redisContext *c, const char *prefix, const char *aco, int *year)
 {
         char pattern[256];
-        char cursor[32] = "0";
 
         *year = 0;
         (void)snprintf(pattern, sizeof(pattern), "%saco:%s:*", prefix, aco);
-        do {
-                redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000",
-                                             cursor, pattern);
-
-                if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-                        if (r != NULL) {
-                                freeReplyObject(r);
-                        }
-                        return CLM_ERR_REDIS;
-                }
-                (void)snprintf(cursor, sizeof(cursor), "%s",
-                               r->element[0]->str);
-                for (size_t i = 0; i < r->element[1]->elements; i++) {
-                        const char *k = r->element[1]->element[i]->str;
-                        const char *last = strrchr(k, ':');
-                        int y = last != NULL ? atoi(last + 1) : 0;
-
-                        if (y > *year) {
-                                *year = y;
-                        }
-                }
-                freeReplyObject(r);
-        } while (strcmp(cursor, "0") != 0);
-        return CLM_OK;
+        return ctl_read_scan(c, pattern, max_year, year);
 }
 
 static void
@@ -460,7 +408,7 @@ print_rate(int64_t rate_bp)
 static void
 print_human(const char *aco,
             int year,
-            const struct aco_year *ay,
+            const struct ctl_quality_year *ay,
             const struct clm_measure_score *sc,
             size_t n,
             int64_t score_bp)
@@ -526,7 +474,7 @@ print_human(const char *aco,
 static void
 print_json(const char *aco,
            int year,
-           const struct aco_year *ay,
+           const struct ctl_quality_year *ay,
            const struct clm_measure_score *sc,
            size_t n,
            int64_t score_bp)
@@ -604,14 +552,10 @@ ctl_quality(const struct clm_config *cfg,
             int argc,
             char **argv)
 {
-        static struct aco_year ay;
-        static struct clm_measure_score sc[MAX_MEASURES];
+        static struct ctl_quality_year ay;
         const char *aco = NULL;
-        char key[256];
         int year = 0;
         bool json = false;
-        int64_t score_bp = -1;
-        size_t n;
 
         if (!ctl_aco_args(argc, argv, &aco, &year, &json)) {
                 fprintf(stderr,
@@ -626,35 +570,50 @@ ctl_quality(const struct clm_config *cfg,
                 fprintf(stderr, "claimsctl: no counters for ACO %s\n", aco);
                 return 1;
         }
-        memset(&ay, 0, sizeof(ay));
-        (void)snprintf(key, sizeof(key), "%saco:%s:quality:%d",
-                       cfg->redis_prefix, aco, year);
-        if (read_quality(c, key, &ay) != CLM_OK) {
-                return 1;
-        }
-        (void)snprintf(key, sizeof(key), "%saco:%s:pop:%d", cfg->redis_prefix,
-                       aco, year);
-        if (read_pop(c, key, &ay.pop) != CLM_OK) {
-                return 1;
-        }
-        (void)snprintf(key, sizeof(key), "%saco:%s:exp:%d", cfg->redis_prefix,
-                       aco, year);
-        if (read_paid(c, key, &ay) != CLM_OK) {
-                return 1;
-        }
         if (cfg->measures == NULL) {
                 fprintf(stderr, "claimsctl: quality.measures_dir is not set: "
                                 "measures are not evaluated\n");
         }
-        n = clm_quality_score(cfg->measures, year, cfg->min_denominator,
-                              ay.counts, ay.n_counts, sc, MAX_MEASURES,
-                              &score_bp);
+        if (ctl_quality_read(cfg, c, aco, year, &ay) != CLM_OK) {
+                return 1;
+        }
         if (json) {
-                print_json(aco, year, &ay, sc, n, score_bp);
+                print_json(aco, year, &ay, ay.sc, ay.n_scores, ay.score_bp);
         } else {
-                print_human(aco, year, &ay, sc, n, score_bp);
+                print_human(aco, year, &ay, ay.sc, ay.n_scores, ay.score_bp);
         }
         return 0;
+}
+
+int
+ctl_quality_read(const struct clm_config *cfg,
+                 redisContext *c,
+                 const char *aco,
+                 int year,
+                 struct ctl_quality_year *ay)
+{
+        char key[256];
+
+        memset(ay, 0, sizeof(*ay));
+        (void)snprintf(key, sizeof(key), "%saco:%s:quality:%d",
+                       cfg->redis_prefix, aco, year);
+        if (read_quality(c, key, ay) != CLM_OK) {
+                return CLM_ERR_REDIS;
+        }
+        (void)snprintf(key, sizeof(key), "%saco:%s:pop:%d", cfg->redis_prefix,
+                       aco, year);
+        if (read_pop(c, key, &ay->pop) != CLM_OK) {
+                return CLM_ERR_REDIS;
+        }
+        (void)snprintf(key, sizeof(key), "%saco:%s:exp:%d", cfg->redis_prefix,
+                       aco, year);
+        if (read_paid(c, key, ay) != CLM_OK) {
+                return CLM_ERR_REDIS;
+        }
+        ay->n_scores = clm_quality_score(
+                cfg->measures, year, cfg->min_denominator, ay->counts,
+                ay->n_counts, ay->sc, CTL_MAX_MEASURES, &ay->score_bp);
+        return CLM_OK;
 }
 
 /* ---- load-attribution through the function ---- */

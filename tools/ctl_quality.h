@@ -8,11 +8,46 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <hiredis/hiredis.h>
 
 #include "consumers/keyhash.h"
+#include "consumers/measures.h"
 #include "daemon/config.h"
+
+#define CTL_MAX_MEASURES 256
+
+/* Population of one ACO-year by enrollment type (E D A N U). */
+struct ctl_pop {
+        int64_t b[5], m[5], xb[5], xm[5];
+};
+
+/* What `claimsctl quality ACO` shows for one ACO-year. */
+struct ctl_quality_year {
+        struct clm_measure_count counts[CTL_MAX_MEASURES]; /* as stored */
+        char ids[CTL_MAX_MEASURES][16]; /* what counts[].id points to */
+        size_t n_counts;
+        int64_t index, readmit, admits; /* outcome counts */
+        struct ctl_pop pop;
+        int64_t paid[5]; /* paid cents by enrollment type */
+        struct clm_measure_score sc[CTL_MAX_MEASURES]; /* by measure id */
+        size_t n_scores;
+        int64_t score_bp; /* quality score, -1 when no measure is scored */
+};
+
+/**
+ * @brief Read one ACO-year's quality, population and paid counters and
+ * score its measures (cfg->measures, may be NULL: then no measures).
+ * @param ay written always; its sc[].def point into cfg->measures
+ * @returns CLM_OK, or CLM_ERR_REDIS (message on stderr)
+ */
+int ctl_quality_read(const struct clm_config *cfg,
+                     redisContext *c,
+                     const char *aco,
+                     int year,
+                     struct ctl_quality_year *ay);
 
 /**
  * @brief Load a roster CSV (mbi,aco_id,performance_year,enrollment_type,

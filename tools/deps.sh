@@ -9,6 +9,9 @@ PKGS=(
         librdkafka-dev libavro-dev libhiredis-dev libcriterion-dev
         redis-server redis-tools kcat
         procps ca-certificates openssl
+        # tests/integration/test_report.sh renders the audit report headless;
+        # the fonts are only a Recommends of chromium.
+        chromium fonts-liberation
 )
 # Java and Maven may come from outside apt (e.g. a CI image's own JDK);
 # only install Debian's when the command itself is missing.
