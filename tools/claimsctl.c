@@ -25,7 +25,7 @@
  *                                            one claim's applied versions
  *   claimsctl -c FILE audit report NAME|--live [-o FILE]
  *                                            HTML report of a replay
- *                                            namespace (docs/report.md)
+ *                                            namespace (docs/replay.md)
  *   claimsctl -c FILE health [--max-lag N] [--stale-seconds S]
  *                                            exit 0 healthy, 1 degraded,
  *                                            2 down, with a one-line reason

@@ -4,7 +4,7 @@
 /*
  * `claimsctl audit report`: reads a replay namespace's manifest and every
  * ACO-year's payment view from Redis into a struct ctl_report and hands it
- * to tools/report_html.c (docs/report.md).
+ * to tools/report_html.c (docs/replay.md).
  */
 
 #include <hiredis/hiredis.h>

@@ -2,7 +2,7 @@
 #define CLM_TOOLS_REPORT_HTML_H
 
 /*
- * The audit report of `claimsctl audit report` (docs/report.md): a plain
+ * The audit report of `claimsctl audit report` (docs/replay.md): a plain
  * in-memory description of a replay namespace (or of live data) rendered to
  * one self-contained HTML file: inline CSS and SVG, no script, no external
  * resource (a Content-Security-Policy of default-src 'none' says so to the
