@@ -15,8 +15,8 @@
 #   5. claimsd runs until every partition reaches the generator's end offset,
 #      then gets SIGTERM (drain, exit 0)
 #   6. claimsctl report and status; totals compared with expected.tsv
-#   7. claimsctl replay into the namespace "audit" and claimsctl audit diff
-#      against live (docs/replay.md)
+#   7. claimsctl replay into the namespace "audit", claimsctl audit diff
+#      against live and the HTML report var/demo/audit.html (docs/replay.md)
 # Redis stays up afterwards for looking around.
 #
 # Environment: CLM_KAFKA_BOOTSTRAP (default: start tools/kafka.sh's broker),
@@ -192,7 +192,8 @@ if "$BUILD/claimsctl" -c "$CONF" replay --namespace audit \
         --log "$DEMO/replay.log" &&
         "$BUILD/claimsctl" -c "$CONF" audit diff --replay audit --as-of 2026-12; then
         echo "replay equals live: YES (claimsctl audit diff exit 0)"
-        replay_ok=1
+        "$BUILD/claimsctl" -c "$CONF" audit report audit -o "$DEMO/audit.html" >/dev/null &&
+                echo "HTML audit report: var/demo/audit.html" && replay_ok=1
 else
         echo "replay equals live: NO (see above; log: var/demo/replay.log)"
 fi
