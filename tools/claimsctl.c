@@ -57,8 +57,10 @@
 #include "tools/ctl_explain.h"
 #include "tools/ctl_pay.h"
 #include "tools/ctl_quality.h"
+#include "tools/ctl_read.h"
 #include "tools/ctl_replay.h"
 #include "tools/ctl_report.h"
+#include "tools/money.h"
 
 #define PIPELINE_DEPTH 1000
 
@@ -308,48 +310,38 @@ fold_hash(struct ctl *ctl,
         return CLM_OK;
 }
 
+struct collect_arg {
+        struct ctl *ctl;
+        struct rows *rows;
+};
+
+/* One key of the prefix: fold it in when it is a counter hash. */
+static int
+collect_key(const char *k, void *arg)
+{
+        struct collect_arg *ca = arg;
+        const char *rest = k + strlen(ca->ctl->cfg->redis_prefix);
+        char aco[40];
+        int year;
+
+        if (sscanf(rest, "aco:%39[^:]:exp:%d", aco, &year) == 2) {
+                return fold_hash(ca->ctl, k, aco, year, ca->rows);
+        }
+        if (sscanf(rest, "unattributed:%d", &year) == 1) {
+                return fold_hash(ca->ctl, k, NULL, year, ca->rows);
+        }
+        return CLM_OK;
+}
+
 /* Collect every counter hash under the prefix with SCAN (no KEYS). */
 static int
 collect(struct ctl *ctl, struct rows *rows)
 {
         char pattern[256];
-        char cursor[32] = "0";
-        const char *prefix = ctl->cfg->redis_prefix;
-        size_t plen = strlen(prefix);
-        int rc = CLM_OK;
+        struct collect_arg ca = {.ctl = ctl, .rows = rows};
 
-        (void)snprintf(pattern, sizeof(pattern), "%s*", prefix);
-        do {
-                redisReply *r = redisCommand(
-                        ctl->c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
-
-                if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
-                    r->elements != 2) {
-                        if (r != NULL) {
-                                freeReplyObject(r);
-                        }
-                        return CLM_ERR_REDIS;
-                }
-                (void)snprintf(cursor, sizeof(cursor), "%s",
-                               r->element[0]->str);
-                for (size_t i = 0; i < r->element[1]->elements && rc == CLM_OK;
-                     i++) {
-                        const char *k = r->element[1]->element[i]->str;
-                        const char *rest = k + plen;
-                        char aco[40];
-                        int year;
-
-                        if (sscanf(rest, "aco:%39[^:]:exp:%d", aco, &year) ==
-                            2) {
-                                rc = fold_hash(ctl, k, aco, year, rows);
-                        } else if (sscanf(rest, "unattributed:%d", &year) ==
-                                   1) {
-                                rc = fold_hash(ctl, k, NULL, year, rows);
-                        }
-                }
-                freeReplyObject(r);
-        } while (rc == CLM_OK && strcmp(cursor, "0") != 0);
-        return rc;
+        (void)snprintf(pattern, sizeof(pattern), "%s*", ctl->cfg->redis_prefix);
+        return ctl_read_scan(ctl->c, pattern, collect_key, &ca);
 }
 
 static int
@@ -395,22 +387,12 @@ totals(struct ctl *ctl)
         return CLM_OK;
 }
 
-static const char *
-money(int64_t c, char buf[32])
-{
-        int64_t a = c < 0 ? -c : c;
-
-        (void)snprintf(buf, 32, "%s$%" PRId64 ".%02" PRId64, c < 0 ? "-" : "",
-                       a / 100, a % 100);
-        return buf;
-}
-
 static int
 report(struct ctl *ctl)
 {
         struct rows rows = {0};
-        char a[32];
-        char b[32];
+        char a[CTL_MONEY_MAX];
+        char b[CTL_MONEY_MAX];
         int rc = collect(ctl, &rows);
 
         if (rc != CLM_OK) {
@@ -435,7 +417,8 @@ report(struct ctl *ctl)
                         count += rows.v[i].count;
                 }
                 printf("%-22s %4d %10" PRId64 " %18s %18s\n", first->target,
-                       first->year, count, money(paid, a), money(allowed, b));
+                       first->year, count, ctl_money(paid, a),
+                       ctl_money(allowed, b));
         }
         free(rows.v);
         return CLM_OK;
