@@ -414,22 +414,55 @@ local function apply(keys, args)
         end
     end
 
+    -- The definitions in force for a year, as indices into defs.
+    local ydefs = {}
+    local function defs_of(year)
+        local l = ydefs[year]
+        if not l then
+            l = {}
+            for i, d in ipairs(defs) do
+                if year >= d.from and year <= d.to then
+                    l[#l + 1] = i
+                end
+            end
+            ydefs[year] = l
+        end
+        return l
+    end
+
     -- Roles are four digits per definition: its 0-based index in the
-    -- measure table and the role bits d = 1, n = 2, x = 4. False for an
-    -- index outside the table.
+    -- measure table and the role bits d = 1, n = 2, x = 4. Decoded once
+    -- per distinct string per batch (most claims play the same few sets
+    -- of roles) into {index, bits, ...}; false if malformed.
+    local rcache = {}
+    local function roles_list(q)
+        local l = rcache[q]
+        if l == nil then
+            l = #q % 4 == 0 and {}
+            for k = 1, l and #q or 0, 4 do
+                local a, b, c, r = string.byte(q, k, k + 3)
+                local i = (a - 48) * 100 + (b - 48) * 10 + c - 47
+                r = r - 48
+                if not defs[i] or r < 1 or r > 7 then
+                    l = false
+                    break
+                end
+                l[#l + 1] = i
+                l[#l + 1] = r
+            end
+            rcache[q] = l
+        end
+        return l
+    end
+
     local function want_roles(year, bh, q)
-        if #q % 4 ~= 0 then
+        if q == '' then
+            return true
+        end
+        if not roles_list(q) then
             return false
         end
-        for k = 1, #q, 4 do
-            local a, b, c = string.byte(q, k, k + 2)
-            if not defs[(a - 48) * 100 + (b - 48) * 10 + c - 47] then
-                return false
-            end
-        end
-        if q ~= '' then
-            want_q(year, bh)
-        end
+        want_q(year, bh)
         return true
     end
 
@@ -454,18 +487,16 @@ local function apply(keys, args)
     local function qlegacy(year, bh, c)
         local has = legacy[year]
         if has == nil then
-            has = call('EXISTS', prefix .. 'q:' .. year) == 1
+            -- HLEN, not EXISTS: the documented ACL allows it.
+            has = call('HLEN', prefix .. 'q:' .. year) > 0
             legacy[year] = has
         end
         if not has then
             return
         end
-        local f, at = {}, {}
-        for i, d in ipairs(defs) do
-            if year >= d.from and year <= d.to then
-                f[#f + 1] = bh .. ':' .. d.id
-                at[#at + 1] = i
-            end
+        local f, at = {}, defs_of(year)
+        for x, i in ipairs(at) do
+            f[x] = bh .. ':' .. defs[i].id
         end
         if #f > 0 then
             local vals = call('HMGET', prefix .. 'q:' .. year, unpack(f))
@@ -721,20 +752,28 @@ local function apply(keys, args)
     -- Add (sign 1) or remove (-1) one claim version's measure roles.
     local function quality_change(bh, year, q, sign)
         local c = qstate[year] and qstate[year][bh] or qload(year, bh)
-        for k = 1, #q, 4 do
-            local a, b, e, r = string.byte(q, k, k + 3)
-            local i = (a - 48) * 100 + (b - 48) * 10 + e - 47
-            local d, n, x = c[i], c[i + N], c[i + N2]
-            r = r - 48
-            local rd, rn, rx = r % 2, r % 4 >= 2 and 1 or 0, r >= 4 and 1 or 0
-            if c[i + N3] < 0
-                and ((rd == 1 and (d > 0) ~= (d + sign > 0))
-                    or (rn == 1 and (n > 0) ~= (n + sign > 0))
-                    or (rx == 1 and (x > 0) ~= (x + sign > 0))) then
-                track(year, bh, c, i)
+        local l = roles_list(q)
+        for k = 1, #l, 2 do
+            local i, r = l[k], l[k + 1]
+            local d = c[i]
+            if r == 1 then -- the common case: a denominator event only
+                if c[i + N3] < 0 and (d > 0) ~= (d + sign > 0) then
+                    track(year, bh, c, i)
+                end
+                c[i] = d + sign
+            else
+                local n, x = c[i + N], c[i + N2]
+                local rd, rn = r % 2, r % 4 >= 2 and 1 or 0
+                local rx = r >= 4 and 1 or 0
+                if c[i + N3] < 0
+                    and ((rd == 1 and (d > 0) ~= (d + sign > 0))
+                        or (rn == 1 and (n > 0) ~= (n + sign > 0))
+                        or (rx == 1 and (x > 0) ~= (x + sign > 0))) then
+                    track(year, bh, c, i)
+                end
+                c[i], c[i + N], c[i + N2] = d + rd * sign, n + rn * sign,
+                    x + rx * sign
             end
-            c[i], c[i + N], c[i + N2] = d + rd * sign, n + rn * sign,
-                x + rx * sign
         end
         c[DIRTY] = 1
     end
@@ -744,8 +783,8 @@ local function apply(keys, args)
     -- settle_quality moves them.
     local function track_year(bh, year)
         local c = qload(year, bh)
-        for i, de in ipairs(defs) do
-            if year >= de.from and year <= de.to and c[i + N3] < 0 then
+        for _, i in ipairs(defs_of(year)) do
+            if c[i + N3] < 0 then
                 track(year, bh, c, i)
             end
         end
@@ -755,7 +794,9 @@ local function apply(keys, args)
         for year, benes in pairs(qtrack) do
             for bh, c in pairs(benes) do
                 local rec0, rec1 = c[R0][1], bene_year(bh, year)
-                for i = 1, N do
+                local l = defs_of(year)
+                for x = 1, #l do
+                    local i = l[x]
                     local s0 = c[i + N3]
                     if s0 >= 0 then
                         local de = defs[i]
@@ -774,15 +815,15 @@ local function apply(keys, args)
     -- A dirty beneficiary's qb:<year> value: (index, d, n, x) for each
     -- definition with a count, in table order (a replay writes the same
     -- bytes).
-    local function qpack(c)
-        local t = {}
-        for i = 1, N do
+    local function qpack(c, year)
+        local t, k = {}, 0
+        local l = defs_of(year)
+        for y = 1, #l do
+            local i = l[y]
             local d, n, x = c[i], c[i + N], c[i + N2]
             if d ~= 0 or n ~= 0 or x ~= 0 then
-                t[#t + 1] = i - 1
-                t[#t + 1] = d
-                t[#t + 1] = n
-                t[#t + 1] = x
+                t[k + 1], t[k + 2], t[k + 3], t[k + 4] = i - 1, d, n, x
+                k = k + 4
             end
         end
         return cmsgpack.pack(t)
@@ -1127,7 +1168,7 @@ local function apply(keys, args)
         for bh, c in pairs(benes) do
             if c and c[DIRTY] == 1 then
                 kv[#kv + 1] = bh
-                kv[#kv + 1] = qpack(c)
+                kv[#kv + 1] = qpack(c, year)
                 if #kv >= 2000 then
                     call('HSET', key, unpack(kv))
                     kv = {}
