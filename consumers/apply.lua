@@ -194,9 +194,12 @@ local function parse_q(v)
 end
 
 local function parse_stay(s, key)
-    local f = split(s, ',')
-    local flags = f[5] or ''
-    return {tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4]),
+    local a, d, ay, dy, flags = string.match(s,
+        '^([^,]*),([^,]*),([^,]*),([^,]*),?(.*)$')
+    if not a then
+        a, d, ay, dy, flags = s, '', '', '', ''
+    end
+    return {tonumber(a), tonumber(d), tonumber(ay), tonumber(dy),
         key, t = string.find(flags, 't', 1, true) ~= nil,
         x = string.find(flags, 'x', 1, true) ~= nil,
         p = string.find(flags, 'p', 1, true) ~= nil}
@@ -577,7 +580,7 @@ local function apply(keys, args)
             end
         end
         -- The counts a replaced version's roles are removed from.
-        for x = 1, n do
+        for x = 1, N > 0 and n or 0 do
             local m = msgs[x]
             local state = m[1] == 'C' and claim_cache[m[3]]
             if state and string.sub(state, 57, 88) ~= m[4] then
@@ -842,7 +845,6 @@ local function apply(keys, args)
         return s
     end
 
-    local outcome_fields = {'o:i', 'o:r', 'o:a'}
     local aco_outcome = {'readm:index', 'readm:readmit', 'admits'}
 
     -- Replace (or remove, value '') the stay of claim `sk`. The change of
@@ -866,16 +868,14 @@ local function apply(keys, args)
 
     -- Book a change of a beneficiary's outcome figures for year y, from
     -- b to a, under the attribution in force at the end of the batch (a
-    -- re-attribution earlier in the batch moved what the ledger held
-    -- before).
+    -- re-attribution earlier in the batch moved the figures as they stood
+    -- before it).
     local function book_outcomes(bh, y, b, a)
         local rec = bene_year(bh, y)
-        local lk = ledger_key(y, bh)
-        for i = 1, 3 do
-            local dv = a[i] - b[i]
-            if dv ~= 0 then
-                add(lk, outcome_fields[i], dv)
-                if rec and rec.mask ~= 0 then
+        if rec and rec.mask ~= 0 then
+            for i = 1, 3 do
+                local dv = a[i] - b[i]
+                if dv ~= 0 then
                     add(quality_key(rec.aco, y), aco_outcome[i], dv)
                 end
             end
@@ -981,18 +981,25 @@ local function apply(keys, args)
         local led = ledger_now(ledger_key(year, bh))
         local moved = 0
         track_year(bh, year)
+        -- Outcome figures are the stays' (quality on only), as they stood
+        -- before this batch changed them: settle_outcomes books the
+        -- batch's changes under the final attribution. (Ledgers written
+        -- before kept them as fields o:i, o:r, o:a, now ignored.)
+        local o = N > 0 and (obefore[bh] or outcomes(stays_of(bh)))[year]
+        for i = 1, 3 do
+            if o and o[i] ~= 0 then
+                if old and old.mask ~= 0 then
+                    add(quality_key(old.aco, year), aco_outcome[i], -o[i])
+                end
+                if new and new.mask ~= 0 then
+                    add(quality_key(new.aco, year), aco_outcome[i], o[i])
+                end
+            end
+        end
         for f, v in pairs(led) do
             if v ~= 0 then
                 local p = split(f, ':')
-                if p[1] == 'o' then
-                    local i = ({i = 1, r = 2, a = 3})[p[2]]
-                    if old and old.mask ~= 0 then
-                        add(quality_key(old.aco, year), aco_outcome[i], -v)
-                    end
-                    if new and new.mask ~= 0 then
-                        add(quality_key(new.aco, year), aco_outcome[i], v)
-                    end
-                else
+                if p[1] ~= 'o' then
                     -- MM:TT:RRRRRR:F:k
                     local month = tonumber(p[1])
                     local t0, e0 = resolve(old, month, p[4])
