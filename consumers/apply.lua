@@ -817,19 +817,30 @@ local function apply(keys, args)
 
     -- A dirty beneficiary's qb:<year> value: (index, d, n, x) for each
     -- definition with a count, in table order (a replay writes the same
-    -- bytes).
+    -- bytes). Small counts, the usual ones, are msgpack positive fixints,
+    -- so string.char writes exactly what cmsgpack.pack would, for a third
+    -- of its cost.
     local function qpack(c, year)
-        local t, k = {}, 0
+        local t, k, small = {}, 0, true
         local l = defs_of(year)
         for y = 1, #l do
             local i = l[y]
             local d, n, x = c[i], c[i + N], c[i + N2]
             if d ~= 0 or n ~= 0 or x ~= 0 then
+                if i > 128 or d < 0 or n < 0 or x < 0 or d > 127 or n > 127
+                    or x > 127 then
+                    small = false
+                end
                 t[k + 1], t[k + 2], t[k + 3], t[k + 4] = i - 1, d, n, x
                 k = k + 4
             end
         end
-        return cmsgpack.pack(t)
+        if not small then
+            return cmsgpack.pack(t)
+        elseif k < 16 then
+            return string.char(0x90 + k, unpack(t, 1, k))
+        end
+        return string.char(0xdc, math.floor(k / 256), k % 256, unpack(t, 1, k))
     end
 
     local function stays_of(bh)
