@@ -26,14 +26,21 @@
 --   Measure table: 'id:year_from:year_to:age_min:age_max:sex;...' (-1 = no
 --   bound, sex '*', 'F' or 'M').
 --
--- A claim's quality is 'id:roles;...' (roles a subset of 'dnx') for
--- performance year qyear; its stay is 'adm_day,dis_day,adm_year,dis_year,
--- flags' (flags a subset of 't' transfer, 'x' died or left against advice,
--- 'p' planned) for inpatient claims, '' otherwise.
+-- A claim's quality is its measure roles for performance year qyear, four
+-- digits per measure definition it plays a role in: the definition's
+-- 0-based index in the measure table (three digits) and its role bits (one
+-- digit: d 1, n 2, x 4), e.g. '0051' + '0123' (claim states written before
+-- this encoding hold 'id:dnx;...' and are still read). Its stay is
+-- 'adm_day,dis_day,adm_year,dis_year,flags' (flags a subset of 't'
+-- transfer, 'x' died or left against advice, 'p' planned) for inpatient
+-- claims, '' otherwise.
 --
 -- Keys (docs/redis-keys.md): counters aco:<id>:exp:<y>, unattributed:<y>,
 -- aco:<id>:pop:<y>, aco:<id>:quality:<y>; per beneficiary the ledger
--- led:<y>:<bene_h> and the stays stays:<bene_h>; attribution bene:<y>
+-- led:<y>:<bene_h>, the measure counts (field bene_h of qb:<y>, a msgpack
+-- array of index, d, n, x per definition; q:<y> fields 'bene_h:id' =
+-- 'd,n,x' are read for beneficiaries qb:<y> lacks) and the stays
+-- stays:<bene_h>; attribution bene:<y>
 -- (value 'ACO:E:mask:optout:birth_year:sex'); claim:<hash> states
 -- 'rank(55)|vh(32)|digest(32)|adj|fallbacks|blob|qyear|quality|stay|hist' where
 -- fallbacks lists, per bucket, the participant-fallback ACO ('' none) and
@@ -86,7 +93,9 @@ local function popcount(mask)
     return c
 end
 
--- The measure table as id -> list of {from, to, amin, amax, sex}.
+-- The measure table as a list of definitions in table order: a claim's
+-- roles name a definition by its position. The counter field names are
+-- made here, once per call.
 local function parse_measures(s)
     local t = {}
     if not s or s == '' then
@@ -94,11 +103,21 @@ local function parse_measures(s)
     end
     for item in string.gmatch(s, '[^;]+') do
         local f = split(item, ':')
-        local l = child(t, f[1])
-        l[#l + 1] = {tonumber(f[2]), tonumber(f[3]), tonumber(f[4]),
-            tonumber(f[5]), f[6]}
+        t[#t + 1] = {id = f[1], from = tonumber(f[2]), to = tonumber(f[3]),
+            amin = tonumber(f[4]), amax = tonumber(f[5]), sex = f[6],
+            den = f[1] .. ':den', num = f[1] .. ':num', excl = f[1] .. ':excl'}
     end
     return t
+end
+
+local function stay_less(a, b)
+    if a[1] ~= b[1] then
+        return a[1] < b[1]
+    end
+    if a[2] ~= b[2] then
+        return a[2] < b[2]
+    end
+    return a[5] < b[5]
 end
 
 -- Outcome figures per year of one beneficiary's stays (docs/quality.md 4):
@@ -108,15 +127,23 @@ local function outcomes(stays)
     for _, s in pairs(stays) do
         l[#l + 1] = s
     end
-    table.sort(l, function(a, b)
-        if a[1] ~= b[1] then
-            return a[1] < b[1]
+    if #l == 1 then
+        -- Most beneficiaries have one stay: one episode, never readmitted.
+        local s, out = l[1], {}
+        if not s.p then
+            out[s[3]] = {0, 0, 1}
         end
-        if a[2] ~= b[2] then
-            return a[2] < b[2]
+        if not s.t and not s.x then
+            local v = out[s[4]]
+            if v then
+                v[1] = 1
+            else
+                out[s[4]] = {1, 0, 0}
+            end
         end
-        return a[5] < b[5]
-    end)
+        return out
+    end
+    table.sort(l, stay_less)
     local eps = {}
     local cur
     for _, s in ipairs(l) do
@@ -158,19 +185,22 @@ local function outcomes(stays)
     return out
 end
 
--- A ledger measure field 'd,n,x' (nil: none yet) as {d, n, x}.
+-- A legacy q:<year> field 'd,n,x' (nil: none) as three numbers.
 local function parse_q(v)
     if not v then
-        return {0, 0, 0}
+        return 0, 0, 0
     end
-    local a = split(v, ',')
-    return {tonumber(a[1]) or 0, tonumber(a[2]) or 0, tonumber(a[3]) or 0}
+    local d, n, x = string.match(v, '^(-?%d+),(-?%d+),(-?%d+)$')
+    return tonumber(d) or 0, tonumber(n) or 0, tonumber(x) or 0
 end
 
 local function parse_stay(s, key)
-    local f = split(s, ',')
-    local flags = f[5] or ''
-    return {tonumber(f[1]), tonumber(f[2]), tonumber(f[3]), tonumber(f[4]),
+    local a, d, ay, dy, flags = string.match(s,
+        '^([^,]*),([^,]*),([^,]*),([^,]*),?(.*)$')
+    if not a then
+        a, d, ay, dy, flags = s, '', '', '', ''
+    end
+    return {tonumber(a), tonumber(d), tonumber(ay), tonumber(dy),
         key, t = string.find(flags, 't', 1, true) ~= nil,
         x = string.find(flags, 'x', 1, true) ~= nil,
         p = string.find(flags, 'p', 1, true) ~= nil}
@@ -235,7 +265,37 @@ local function apply(keys, args)
             .. 'differ from those ' .. prefix .. ' was counted with; '
             .. 'replay into a new prefix')
     end
-    local measures = parse_measures(mine)
+    local defs = parse_measures(mine)
+
+    -- Roles as stored by a claimsd before the index encoding,
+    -- 'id:dnx;...', in today's form (a prefix written then keeps working).
+    local function legacy_roles(q, year)
+        local out = {}
+        for id, r in string.gmatch(q, '([^;:]+):([dnx]*)') do
+            for i, d in ipairs(defs) do
+                if d.id == id and year >= d.from and year <= d.to then
+                    local bits = 0
+                    for k, letter in ipairs({'d', 'n', 'x'}) do
+                        if string.find(r, letter, 1, true) then
+                            bits = bits + 2 ^ (k - 1)
+                        end
+                    end
+                    if bits > 0 then
+                        out[#out + 1] = string.format('%03d%d', i - 1, bits)
+                    end
+                    break
+                end
+            end
+        end
+        return table.concat(out)
+    end
+
+    local function stored_roles(q, year)
+        if string.find(q, ':', 1, true) then
+            return legacy_roles(q, year)
+        end
+        return q
+    end
 
     local incr = {}        -- key -> field -> delta
     local incr3 = {}       -- key -> field prefix -> {paid, allowed, count}
@@ -244,9 +304,9 @@ local function apply(keys, args)
     local claim_cache = {}
     local bene_cache = {}  -- year -> bene_h -> attribution or false
     local part_cache = {}  -- year -> 'tin:x' -> ACO or false
-    local qcache = {}      -- year -> 'bene_h:id' -> {d, n, x}
-    local qdirty = {}      -- year -> 'bene_h:id' -> true (to write)
-    local qwant = {}       -- year -> fields to prefetch
+    local qstate = {}      -- year -> bene_h -> measure counts (qload)
+    local qtrack = {}      -- year -> bene_h -> counts with a noted status
+    local qwant = {}       -- year -> bene_h list to prefetch
     local stay_cache = {}  -- bene_h -> claim hash -> stay
     local stay_set = {}    -- bene_h -> claim hash -> value or false
     local stats = {}
@@ -334,6 +394,138 @@ local function apply(keys, args)
     end
 
 
+    -- A beneficiary's claim-version counts for the measures of a year are
+    -- one field of qb:<year> (docs/redis-keys.md), read with one HMGET
+    -- per batch and written with one HSET. In Lua they are one flat array
+    -- c per beneficiary and year, made in one piece from a template (a
+    -- table grown key by key is rehashed at every power of two): for
+    -- definition i, c[i] d, c[i + N] n, c[i + N2] x and c[i + N3] the
+    -- status noted at the batch's first change (-1 none); c[DIRTY] 1
+    -- when changed, c[R0] {attribution at the first change} or 0.
+    local N = #defs
+    local N2, N3 = 2 * N, 3 * N
+    local DIRTY, R0 = 4 * N + 1, 4 * N + 2
+    local template = {}
+    for k = 1, R0 do
+        template[k] = (k > N3 and k <= 4 * N) and -1 or 0
+    end
+    local function want_q(year, bh)
+        local t = child(qstate, year)
+        if t[bh] == nil then
+            t[bh] = false
+            local l = child(qwant, year)
+            l[#l + 1] = bh
+        end
+    end
+
+    -- The definitions in force for a year, as indices into defs.
+    local ydefs = {}
+    local function defs_of(year)
+        local l = ydefs[year]
+        if not l then
+            l = {}
+            for i, d in ipairs(defs) do
+                if year >= d.from and year <= d.to then
+                    l[#l + 1] = i
+                end
+            end
+            ydefs[year] = l
+        end
+        return l
+    end
+
+    -- Roles are four digits per definition: its 0-based index in the
+    -- measure table and the role bits d = 1, n = 2, x = 4. Decoded once
+    -- per distinct string per batch (most claims play the same few sets
+    -- of roles) into {index, bits, ...}; false if malformed.
+    local rcache = {}
+    local function roles_list(q)
+        local l = rcache[q]
+        if l == nil then
+            l = #q % 4 == 0 and {}
+            for k = 1, l and #q or 0, 4 do
+                local a, b, c, r = string.byte(q, k, k + 3)
+                local i = (a - 48) * 100 + (b - 48) * 10 + c - 47
+                r = r - 48
+                if not defs[i] or r < 1 or r > 7 then
+                    l = false
+                    break
+                end
+                l[#l + 1] = i
+                l[#l + 1] = r
+            end
+            rcache[q] = l
+        end
+        return l
+    end
+
+    local function want_roles(year, bh, q)
+        if q == '' then
+            return true
+        end
+        if not roles_list(q) then
+            return false
+        end
+        want_q(year, bh)
+        return true
+    end
+
+    -- Counts from a qb:<year> value, a msgpack array of (index, d, n, x)
+    -- per definition with a count; nil for none.
+    local function qparse(v)
+        local c = {unpack(template)}
+        if v then
+            local t = cmsgpack.unpack(v)
+            for j = 1, #t, 4 do
+                local i = t[j] + 1
+                c[i], c[i + N], c[i + N2] = t[j + 1], t[j + 2], t[j + 3]
+            end
+        end
+        return c
+    end
+
+    -- Beneficiaries without a qb:<year> field, in a prefix that kept
+    -- their counts as q:<year> fields 'bene_h:id' = 'd,n,x' before:
+    -- read those, and write them to qb:<year> with the batch.
+    local legacy = {}
+    local function qlegacy(year, bh, c)
+        local has = legacy[year]
+        if has == nil then
+            -- HLEN, not EXISTS: the documented ACL allows it.
+            has = call('HLEN', prefix .. 'q:' .. year) > 0
+            legacy[year] = has
+        end
+        if not has then
+            return
+        end
+        local f, at = {}, defs_of(year)
+        for x, i in ipairs(at) do
+            f[x] = bh .. ':' .. defs[i].id
+        end
+        if #f > 0 then
+            local vals = call('HMGET', prefix .. 'q:' .. year, unpack(f))
+            for x = 1, #f do
+                local i = at[x]
+                c[i], c[i + N], c[i + N2] = parse_q(vals[x])
+            end
+            c[DIRTY] = 1
+        end
+    end
+
+    local function qload(year, bh)
+        local t = child(qstate, year)
+        local c = t[bh]
+        if not c then
+            local v = call('HGET', prefix .. 'qb:' .. year, bh)
+            c = qparse(v or nil)
+            if not v then
+                qlegacy(year, bh, c)
+            end
+            t[bh] = c
+        end
+        return c
+    end
+
     -- Read in bulk what the batch will look up one by one: claim states
     -- (MGET), attribution for every year a claim touches or a record
     -- changes, and the participant ids of every claim (HMGET per year).
@@ -372,12 +564,8 @@ local function apply(keys, args)
                     end
                 end
                 local nb = m[15]
-                local q = m[17 + 6 * nb]
-                if q ~= '' then
-                    local l = child(qwant, m[16 + 6 * nb])
-                    for id in string.gmatch(q, '([^;:]+):[^;]*') do
-                        l[#l + 1] = bh .. ':' .. id
-                    end
+                if not want_roles(m[16 + 6 * nb], bh, m[17 + 6 * nb]) then
+                    return false
                 end
             elseif kind == 'A' then
                 want_bene(m[3], m[2])
@@ -390,6 +578,20 @@ local function apply(keys, args)
             local vals = call('MGET', unpack(chunk))
             for x = 1, #chunk do
                 claim_cache[chunk[x]] = vals[x] or false
+            end
+        end
+        -- The counts a replaced version's roles are removed from.
+        for x = 1, N > 0 and n or 0 do
+            local m = msgs[x]
+            local state = m[1] == 'C' and claim_cache[m[3]]
+            if state and string.sub(state, 57, 88) ~= m[4] then
+                local oy, oq = string.match(state,
+                    '^[^|]*|[^|]*|([^|]*)|([^|]*)', 125)
+                oy = tonumber(oy)
+                if oq and oq ~= '' and oy
+                    and not want_roles(oy, m[8], stored_roles(oq, oy)) then
+                    return false
+                end
             end
         end
         -- One HMGET per year and 1,000 fields into cache[year], each
@@ -408,7 +610,22 @@ local function apply(keys, args)
             end
         end
         hmget_years(benes, bene_cache, 'bene:', parse_attr)
-        hmget_years(qwant, qcache, 'q:', parse_q)
+        for year, l in pairs(qwant) do
+            local key = prefix .. 'qb:' .. year
+            local t = qstate[year]
+            for c = 1, #l, 1000 do
+                local last = math.min(c + 999, #l)
+                local vals = call('HMGET', key, unpack(l, c, last))
+                for x = c, last do
+                    local v = vals[x - c + 1]
+                    local q = qparse(v or nil)
+                    if not v then
+                        qlegacy(year, l[x], q)
+                    end
+                    t[l[x]] = q
+                end
+            end
+        end
         hmget_years(parts, part_cache, 'participant:',
             function(v) return v or false end)
         return true
@@ -466,49 +683,30 @@ local function apply(keys, args)
         return target
     end
 
-    local defcache = {}
-    local function measure_def(id, year)
-        local t = child(defcache, year)
-        local d = t[id]
-        if d == nil then
-            d = false
-            for _, x in ipairs(measures[id] or {}) do
-                if year >= x[1] and year <= x[2] then
-                    d = x
-                    break
-                end
-            end
-            t[id] = d
+    -- Status of a beneficiary with counts (d, n, x) for one measure
+    -- definition de of year (docs/quality.md 3.2): 0 none, 1 den, 3 den
+    -- and num, 4 excl.
+    local function status(rec, year, de, d, n, x)
+        if not rec or rec.mask == 0 or d <= 0 then
+            return 0
         end
-        return d or nil
-    end
-
-    -- Status of a beneficiary for one measure and year (docs/quality.md
-    -- 3.2): den, num, excl as 0/1.
-    local function status(rec, year, id, c)
-        if not rec or rec.mask == 0 or c[1] <= 0 then
-            return 0, 0, 0
-        end
-        local d = measure_def(id, year)
-        if not d then
-            return 0, 0, 0
-        end
-        if d[3] >= 0 or d[4] >= 0 then
+        if de.amin >= 0 or de.amax >= 0 then
             if not rec.birth then
-                return 0, 0, 0
+                return 0
             end
             local age = year - rec.birth
-            if (d[3] >= 0 and age < d[3]) or (d[4] >= 0 and age > d[4]) then
-                return 0, 0, 0
+            if (de.amin >= 0 and age < de.amin)
+                or (de.amax >= 0 and age > de.amax) then
+                return 0
             end
         end
-        if d[5] ~= '*' and rec.sex ~= d[5] then
-            return 0, 0, 0
+        if de.sex ~= '*' and rec.sex ~= de.sex then
+            return 0
         end
-        if c[3] > 0 then
-            return 0, 0, 1
+        if x > 0 then
+            return 4
         end
-        return 1, (c[2] > 0) and 1 or 0, 0
+        return n > 0 and 3 or 1
     end
 
     local qkeys = {}
@@ -523,47 +721,127 @@ local function apply(keys, args)
         return k
     end
 
-    -- A beneficiary's claim-version counts for one measure and year,
-    -- {d, n, x}: field 'bene_h:id' of the year's hash q:<year> (one hash
-    -- per year, like the attribution, so a batch reads them with one
-    -- HMGET and writes them with one HSET). Prefetched for the claims'
-    -- new versions; a replaced version's measures are read here if
-    -- missing.
-    local function qget(year, field)
-        local t = child(qcache, year)
-        local c = t[field]
-        if not c then
-            c = parse_q(call('HGET', prefix .. 'q:' .. year, field))
-            t[field] = c
+    -- Add (sign 1) or remove (-1) status st of rec in its ACO's counters.
+    local function book_status(rec, year, de, st, sign)
+        if st ~= 0 then
+            local k = quality_key(rec.aco, year)
+            if st == 4 then
+                add(k, de.excl, sign)
+            else
+                add(k, de.den, sign)
+                if st == 3 then
+                    add(k, de.num, sign)
+                end
+            end
         end
-        return c
+    end
+
+    -- Statuses are booked once per batch, by settle_quality: before the
+    -- first change that could move definition i's status (a count
+    -- crossing zero; a status depends only on which counts are
+    -- positive), note the status under the attribution then in force;
+    -- the batch books the move from it to the final status under the
+    -- final attribution. The steps in between cancel out, so this
+    -- equals booking each one.
+    local function track(year, bh, c, i)
+        local r0 = c[R0]
+        if r0 == 0 then
+            r0 = {bene_year(bh, year)}
+            c[R0] = r0
+            child(qtrack, year)[bh] = c
+        end
+        c[i + N3] = status(r0[1], year, defs[i], c[i], c[i + N], c[i + N2])
     end
 
     -- Add (sign 1) or remove (-1) one claim version's measure roles.
-    local roles = {d = 1, n = 2, x = 3}
     local function quality_change(bh, year, q, sign)
-        local rec = bene_year(bh, year)
-        local dirty = child(qdirty, year)
-        for id, r in string.gmatch(q, '([^;:]+):([dnx]*)') do
-            local field = bh .. ':' .. id
-            local c = qget(year, field)
-            dirty[field] = true
-            local d0, n0, x0 = status(rec, year, id, c)
-            for k = 1, #r do
-                local i = roles[string.sub(r, k, k)]
-                c[i] = c[i] + sign
-            end
-            local d1, n1, x1 = status(rec, year, id, c)
-            -- Most versions change counts, not statuses: build field
-            -- names only for a status that moved.
-            if rec and rec.mask ~= 0 and (d1 ~= d0 or n1 ~= n0 or x1 ~= x0)
-            then
-                local qk = quality_key(rec.aco, year)
-                add(qk, id .. ':den', d1 - d0)
-                add(qk, id .. ':num', n1 - n0)
-                add(qk, id .. ':excl', x1 - x0)
+        local c = qstate[year] and qstate[year][bh] or qload(year, bh)
+        local l = roles_list(q)
+        for k = 1, #l, 2 do
+            local i, r = l[k], l[k + 1]
+            local d = c[i]
+            if r == 1 then -- the common case: a denominator event only
+                if c[i + N3] < 0 and (d > 0) ~= (d + sign > 0) then
+                    track(year, bh, c, i)
+                end
+                c[i] = d + sign
+            else
+                local n, x = c[i + N], c[i + N2]
+                local rd, rn = r % 2, r % 4 >= 2 and 1 or 0
+                local rx = r >= 4 and 1 or 0
+                if c[i + N3] < 0
+                    and ((rd == 1 and (d > 0) ~= (d + sign > 0))
+                        or (rn == 1 and (n > 0) ~= (n + sign > 0))
+                        or (rx == 1 and (x > 0) ~= (x + sign > 0))) then
+                    track(year, bh, c, i)
+                end
+                c[i], c[i + N], c[i + N2] = d + rd * sign, n + rn * sign,
+                    x + rx * sign
             end
         end
+        c[DIRTY] = 1
+    end
+
+    -- Before an attribution change: note every definition's status of
+    -- the year under the attribution in force until now, so
+    -- settle_quality moves them.
+    local function track_year(bh, year)
+        local c = qload(year, bh)
+        for _, i in ipairs(defs_of(year)) do
+            if c[i + N3] < 0 then
+                track(year, bh, c, i)
+            end
+        end
+    end
+
+    local function settle_quality()
+        for year, benes in pairs(qtrack) do
+            for bh, c in pairs(benes) do
+                local rec0, rec1 = c[R0][1], bene_year(bh, year)
+                local l = defs_of(year)
+                for x = 1, #l do
+                    local i = l[x]
+                    local s0 = c[i + N3]
+                    if s0 >= 0 then
+                        local de = defs[i]
+                        local s1 = status(rec1, year, de, c[i], c[i + N],
+                            c[i + N2])
+                        if s1 ~= s0 or rec0 ~= rec1 then
+                            book_status(rec0, year, de, s0, -1)
+                            book_status(rec1, year, de, s1, 1)
+                        end
+                    end
+                end
+            end
+        end
+    end
+
+    -- A dirty beneficiary's qb:<year> value: (index, d, n, x) for each
+    -- definition with a count, in table order (a replay writes the same
+    -- bytes). Small counts, the usual ones, are msgpack positive fixints,
+    -- so string.char writes exactly what cmsgpack.pack would, for a third
+    -- of its cost.
+    local function qpack(c, year)
+        local t, k, small = {}, 0, true
+        local l = defs_of(year)
+        for y = 1, #l do
+            local i = l[y]
+            local d, n, x = c[i], c[i + N], c[i + N2]
+            if d ~= 0 or n ~= 0 or x ~= 0 then
+                if i > 128 or d < 0 or n < 0 or x < 0 or d > 127 or n > 127
+                    or x > 127 then
+                    small = false
+                end
+                t[k + 1], t[k + 2], t[k + 3], t[k + 4] = i - 1, d, n, x
+                k = k + 4
+            end
+        end
+        if not small then
+            return cmsgpack.pack(t)
+        elseif k < 16 then
+            return string.char(0x90 + k, unpack(t, 1, k))
+        end
+        return string.char(0xdc, math.floor(k / 256), k % 256, unpack(t, 1, k))
     end
 
     local function stays_of(bh)
@@ -579,15 +857,18 @@ local function apply(keys, args)
         return s
     end
 
-    local outcome_fields = {'o:i', 'o:r', 'o:a'}
     local aco_outcome = {'readm:index', 'readm:readmit', 'admits'}
 
-    -- Replace (or remove, value '') the stay of claim `sk` and book the
-    -- change of the beneficiary's outcome figures.
-    local ocache = {} -- bene_h -> outcomes of its stays as last computed
+    -- Replace (or remove, value '') the stay of claim `sk`. The change of
+    -- the beneficiary's outcome figures is booked once per batch, by
+    -- settle_outcomes: their stays are sorted and walked twice per
+    -- beneficiary, not twice per inpatient claim.
+    local obefore = {} -- bene_h -> outcomes of its stays before the batch
     local function stay_change(bh, sk, value)
         local s = stays_of(bh)
-        local before = ocache[bh] or outcomes(s)
+        if not obefore[bh] then
+            obefore[bh] = outcomes(s)
+        end
         if value == '' then
             s[sk] = nil
             child(stay_set, bh)[sk] = false
@@ -595,27 +876,34 @@ local function apply(keys, args)
             s[sk] = parse_stay(value, sk)
             child(stay_set, bh)[sk] = value
         end
-        local after = outcomes(s)
-        ocache[bh] = after
-        local years = {}
-        for y in pairs(before) do
-            years[y] = true
-        end
-        for y in pairs(after) do
-            years[y] = true
-        end
-        for y in pairs(years) do
-            local b = before[y] or {0, 0, 0}
-            local a = after[y] or {0, 0, 0}
-            local rec = bene_year(bh, y)
-            local lk = ledger_key(y, bh)
+    end
+
+    -- Book a change of a beneficiary's outcome figures for year y, from
+    -- b to a, under the attribution in force at the end of the batch (a
+    -- re-attribution earlier in the batch moved the figures as they stood
+    -- before it).
+    local function book_outcomes(bh, y, b, a)
+        local rec = bene_year(bh, y)
+        if rec and rec.mask ~= 0 then
             for i = 1, 3 do
                 local dv = a[i] - b[i]
                 if dv ~= 0 then
-                    add(lk, outcome_fields[i], dv)
-                    if rec and rec.mask ~= 0 then
-                        add(quality_key(rec.aco, y), aco_outcome[i], dv)
-                    end
+                    add(quality_key(rec.aco, y), aco_outcome[i], dv)
+                end
+            end
+        end
+    end
+
+    local function settle_outcomes()
+        local none = {0, 0, 0}
+        for bh, before in pairs(obefore) do
+            local after = outcomes(stay_cache[bh])
+            for y, b in pairs(before) do
+                book_outcomes(bh, y, b, after[y] or none)
+            end
+            for y, a in pairs(after) do
+                if not before[y] then
+                    book_outcomes(bh, y, none, a)
                 end
             end
         end
@@ -640,9 +928,10 @@ local function apply(keys, args)
         local same = false
         if rest[4] and rest[4] ~= '' then
             local oy = tonumber(rest[3])
-            same = rest[4] == newq and oy == newy
+            local oq = stored_roles(rest[4], oy)
+            same = oq == newq and oy == newy
             if not same then
-                quality_change(bh, oy, rest[4], -1)
+                quality_change(bh, oy, oq, -1)
             end
         end
         return rest[5] or '', same
@@ -703,26 +992,26 @@ local function apply(keys, args)
         pop_add(new, year, 1)
         local led = ledger_now(ledger_key(year, bh))
         local moved = 0
-        local q = {}
-        for id, defs in pairs(measures) do
-            for _, d in ipairs(defs) do
-                if year >= d[1] and year <= d[2] then
-                    q[id] = qget(year, bh .. ':' .. id)
+        track_year(bh, year)
+        -- Outcome figures are the stays' (quality on only), as they stood
+        -- before this batch changed them: settle_outcomes books the
+        -- batch's changes under the final attribution. (Ledgers written
+        -- before kept them as fields o:i, o:r, o:a, now ignored.)
+        local o = N > 0 and (obefore[bh] or outcomes(stays_of(bh)))[year]
+        for i = 1, 3 do
+            if o and o[i] ~= 0 then
+                if old and old.mask ~= 0 then
+                    add(quality_key(old.aco, year), aco_outcome[i], -o[i])
+                end
+                if new and new.mask ~= 0 then
+                    add(quality_key(new.aco, year), aco_outcome[i], o[i])
                 end
             end
         end
         for f, v in pairs(led) do
             if v ~= 0 then
                 local p = split(f, ':')
-                if p[1] == 'o' then
-                    local i = ({i = 1, r = 2, a = 3})[p[2]]
-                    if old and old.mask ~= 0 then
-                        add(quality_key(old.aco, year), aco_outcome[i], -v)
-                    end
-                    if new and new.mask ~= 0 then
-                        add(quality_key(new.aco, year), aco_outcome[i], v)
-                    end
-                else
+                if p[1] ~= 'o' then
                     -- MM:TT:RRRRRR:F:k
                     local month = tonumber(p[1])
                     local t0, e0 = resolve(old, month, p[4])
@@ -739,22 +1028,6 @@ local function apply(keys, args)
                         end
                     end
                 end
-            end
-        end
-        for id, c in pairs(q) do
-            local d0, n0, x0 = status(old, year, id, c)
-            local d1, n1, x1 = status(new, year, id, c)
-            if old and old.mask ~= 0 then
-                local k = quality_key(old.aco, year)
-                add(k, id .. ':den', -d0)
-                add(k, id .. ':num', -n0)
-                add(k, id .. ':excl', -x0)
-            end
-            if new and new.mask ~= 0 then
-                local k = quality_key(new.aco, year)
-                add(k, id .. ':den', d1)
-                add(k, id .. ':num', n1)
-                add(k, id .. ':excl', x1)
             end
         end
         local changed = not old or not new or old.aco ~= new.aco
@@ -885,6 +1158,9 @@ local function apply(keys, args)
         end
     end
 
+    settle_outcomes()
+    settle_quality()
+
     -- All reads are done; from here on only writes.
     if not layout then
         call('SET', prefix .. 'layout', '2')
@@ -929,16 +1205,17 @@ local function apply(keys, args)
             end
         end
     end
-    for year, fields in pairs(qdirty) do
-        local key = prefix .. 'q:' .. year
+    for year, benes in pairs(qstate) do
+        local key = prefix .. 'qb:' .. year
         local kv = {}
-        for f in pairs(fields) do
-            local c = qcache[year][f]
-            kv[#kv + 1] = f
-            kv[#kv + 1] = fmt('%d,%d,%d', c[1], c[2], c[3])
-            if #kv >= 2000 then
-                call('HSET', key, unpack(kv))
-                kv = {}
+        for bh, c in pairs(benes) do
+            if c and c[DIRTY] == 1 then
+                kv[#kv + 1] = bh
+                kv[#kv + 1] = qpack(c, year)
+                if #kv >= 2000 then
+                    call('HSET', key, unpack(kv))
+                    kv = {}
+                end
             end
         end
         if #kv > 0 then

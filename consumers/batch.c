@@ -410,19 +410,22 @@ coded_content(const struct clm_claim *c, char *out)
         return (size_t)(p - out);
 }
 
-static const char role_letter[] = {'d', 'n', 'x'};
-
 /*
  * The claim's quality arguments (apply.lua): performance year, measure
- * roles 'id:dnx;...' and the inpatient stay 'adm,dis,adm_year,dis_year,
- * flags'. Zero and empty strings when quality is off, for a cancellation,
- * or when the claim plays no role. Transfers (02) and ineligible
+ * roles and the inpatient stay 'adm,dis,adm_year,dis_year,flags'. Zero and
+ * empty strings when quality is off, for a cancellation, or when the claim
+ * plays no role. Roles are four digits per measure the claim plays a role
+ * in: the definition's index in the measure table (three digits) and its
+ * CLM_ROLE_* bits (one), so the function reads them with string.byte
+ * instead of parsing ids and letters. Transfers (02) and ineligible
  * discharges (07 left against advice, 20 died) are docs/quality.md 4.
  */
+_Static_assert(CLM_MEASURES_MAX <= 1000, "roles carry a three-digit index");
+
 static int
 push_quality(struct clm_batch *b, const struct clm_claim *c)
 {
-        char q[MAX_HITS * 24];
+        char q[MAX_HITS * 4 + 1];
         char stay[96];
         char *p = q;
         size_t nh = 0;
@@ -463,23 +466,8 @@ push_quality(struct clm_batch *b, const struct clm_claim *c)
                 }
         }
         for (size_t i = 0; i < nh; i++) {
-                const char *id = b->hits[i].def->id;
-
-                /* ids are short (checked by the loader); keep room for
-                 * "id:dnx;" */
-                if ((size_t)(p - q) + strlen(id) + 6 >= sizeof(q)) {
-                        break;
-                }
-                if (i > 0) {
-                        *p++ = ';';
-                }
-                p = put_str(p, id);
-                *p++ = ':';
-                for (unsigned r = 0; r < 3; r++) {
-                        if (b->hits[i].roles & (1u << r)) {
-                                *p++ = role_letter[r];
-                        }
-                }
+                p = fmt_i64(p, (int64_t)b->hits[i].index, 3);
+                *p++ = (char)('0' + (int)b->hits[i].roles);
         }
         *p = '\0';
         rc = push_i64(b, nh > 0 || stay[0] != '\0' ? year : 0);

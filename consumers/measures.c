@@ -990,6 +990,10 @@ add_measure(struct loader *ld, const char *id, int line)
         struct clm_measures *ms = ld->ms;
         struct measure *m;
 
+        if (ms->n_defs >= CLM_MEASURES_MAX) {
+                return fail(ld, line, "more than %d measure definitions",
+                            CLM_MEASURES_MAX);
+        }
         if (ms->n_defs == ms->cap_defs) {
                 size_t cap = ms->cap_defs == 0 ? 16 : ms->cap_defs * 2;
                 struct measure **defs = realloc(ms->defs, cap * sizeof(*defs));
@@ -1764,6 +1768,7 @@ clm_measures_eval(const struct clm_measures *ms,
                 roles = roles_of(m, &cc);
                 if (roles != 0) {
                         out[n].def = &m->def;
+                        out[n].index = (unsigned)i;
                         out[n].roles = roles;
                         n++;
                 }

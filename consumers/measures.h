@@ -19,6 +19,9 @@
 
 #define CLM_MEASURES_DIGEST_HEX 65 /* 64 hex digits + NUL */
 #define CLM_MEASURE_BENCHMARKS  7  /* 30th, 40th, ..., 90th percentile */
+/* Definitions one set may hold: the Redis function gets a claim's roles by
+ * definition index, written as three decimal digits. */
+#define CLM_MEASURES_MAX 1000
 
 struct clm_measures; /* opaque loaded set */
 
@@ -52,6 +55,7 @@ struct clm_measure_def {
 
 struct clm_measure_hit {
         const struct clm_measure_def *def;
+        unsigned index; /* of def in clm_measures_at order */
         unsigned roles; /* CLM_ROLE_* bits, never 0 */
 };
 

@@ -185,6 +185,9 @@ roles_in(const struct clm_measures *ms,
 
         for (i = 0; i < n; i++) {
                 cr_assert(not(eq(u32, hits[i].roles, 0u)));
+                /* The Redis function finds the definition by this index. */
+                cr_assert(eq(ptr, (void *)hits[i].def,
+                             (void *)clm_measures_at(ms, hits[i].index)));
                 if (strcmp(hits[i].def->id, id) == 0) {
                         return hits[i].roles;
                 }
