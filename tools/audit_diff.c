@@ -12,6 +12,7 @@
 #include "tools/audit_diff.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,6 +371,125 @@ add_payment(struct clm_audit_set *set,
         return push(set, aco, f[2], figure, value, &e);
 }
 
+/* One msgpack integer (the encodings cmsgpack writes for integers). */
+static bool
+mp_int(const unsigned char **p, const unsigned char *end, int64_t *v)
+{
+        unsigned c;
+        int nb;
+        uint64_t u = 0;
+
+        if (*p >= end) {
+                return false;
+        }
+        c = *(*p)++;
+        if (c <= 0x7f || c >= 0xe0) {
+                *v = c <= 0x7f ? (int64_t)c : (int64_t)c - 256;
+                return true;
+        }
+        if (c < 0xcc || c > 0xd3) {
+                return false; /* floats, strings, maps: not a count */
+        }
+        nb = 1 << ((c - 0xcc) & 3);
+        if (end - *p < nb) {
+                return false;
+        }
+        for (int i = 0; i < nb; i++) {
+                u = u << 8 | (*p)[i];
+        }
+        *p += nb;
+        if (c >= 0xd0 && nb < 8 && (u >> (nb * 8 - 1)) != 0) {
+                u |= ~UINT64_C(0) << (nb * 8); /* sign-extend */
+        } else if (c == 0xcf && u > INT64_MAX) {
+                return false;
+        }
+        *v = (int64_t)u;
+        return true;
+}
+
+/* A msgpack array header. */
+static bool
+mp_array(const unsigned char **p, const unsigned char *end, uint32_t *n)
+{
+        unsigned c;
+
+        if (*p >= end) {
+                return false;
+        }
+        c = *(*p)++;
+        if ((c & 0xf0) == 0x90) {
+                *n = c & 0x0f;
+                return true;
+        }
+        if ((c != 0xdc && c != 0xdd) || end - *p < (c == 0xdc ? 2 : 4)) {
+                return false;
+        }
+        *n = 0;
+        for (int i = 0; i < (c == 0xdc ? 2 : 4); i++) {
+                *n = *n << 8 | *(*p)++;
+        }
+        return true;
+}
+
+/* Bytes as lowercase hex, for a raw figure of a binary value. */
+static void
+hex_of(const unsigned char *v, size_t len, char *out, size_t size)
+{
+        size_t k = 0;
+
+        for (size_t i = 0; i < len && k + 3 <= size; i++, k += 2) {
+                (void)snprintf(out + k, 3, "%02x", v[i]);
+        }
+        out[k < size ? k : size - 1] = '\0';
+}
+
+/*
+ * Measure counts of one beneficiary, qb:<year> field <bene hash> -> a
+ * msgpack array of (definition index, d, n, x) per definition with a
+ * count: three counters each, "qb <bene hash> #<index> d".
+ */
+static int
+add_qb(struct clm_audit_set *set,
+       const char *year,
+       const char *field,
+       const unsigned char *v,
+       size_t len)
+{
+        static const char *const role[3] = {"d", "n", "x"};
+        const unsigned char *p = v;
+        const unsigned char *end = v + len;
+        uint32_t n = 0;
+        int rc = CLM_OK;
+        char hex[LABEL_MAX];
+
+        if (printable(field) && mp_array(&p, end, &n) && n % 4 == 0) {
+                for (uint32_t i = 0; rc == CLM_OK && i < n; i += 4) {
+                        int64_t q[4];
+
+                        for (int k = 0; k < 4; k++) {
+                                if (!mp_int(&p, end, &q[k])) {
+                                        goto raw;
+                                }
+                        }
+                        for (int k = 0; k < 3 && rc == CLM_OK; k++) {
+                                char figure[LABEL_MAX];
+
+                                (void)snprintf(figure, sizeof(figure),
+                                               "qb %s #%" PRId64 " %s", field,
+                                               q[0], role[k]);
+                                rc = push_counter(set, "-", year, figure,
+                                                  q[k + 1], 0);
+                        }
+                }
+                if (p == end) {
+                        return rc;
+                }
+        }
+raw:
+        hex_of(v, len, hex, sizeof(hex));
+        return push_raw(set, "-", year, "qb", field, hex);
+}
+
 enum family {
         F_NONE, /* not a business figure */
         F_EXP,
@@ -378,6 +498,7 @@ enum family {
         F_QUALITY,
         F_PAYMENTS,
         F_Q,
+        F_QB,
         F_BENE,
         F_DLQ,
 };
@@ -440,6 +561,9 @@ classify(const char *key, char aco[ACO_ID_MAX], const char **year)
         if ((*year = year_of(key, "q")) != NULL) {
                 return F_Q;
         }
+        if ((*year = year_of(key, "qb")) != NULL) {
+                return F_QB;
+        }
         if ((*year = year_of(key, "bene")) != NULL) {
                 return F_BENE;
         }
@@ -487,6 +611,29 @@ add_dlq(struct clm_audit_set *set, const char *field, const char *value)
 }
 
 int
+clm_audit_set_add_bytes(struct clm_audit_set *set,
+                        const char *key,
+                        const char *field,
+                        const void *value,
+                        size_t len)
+{
+        char aco[ACO_ID_MAX];
+        const char *year;
+        enum family f = classify(key, aco, &year);
+        char hex[LABEL_MAX];
+
+        if (f == F_QB) {
+                return add_qb(set, year, field, value, len);
+        }
+        if (f != F_NONE && memchr(value, '\0', len) != NULL) {
+                /* text families never hold a NUL: keep it, visibly */
+                hex_of(value, len, hex, sizeof(hex));
+                return push_raw(set, aco, year, "bytes", field, hex);
+        }
+        return clm_audit_set_add(set, key, field, value);
+}
+
+int
 clm_audit_set_add(struct clm_audit_set *set,
                   const char *key,
                   const char *field,
@@ -508,6 +655,9 @@ clm_audit_set_add(struct clm_audit_set *set,
                 return add_payment(set, aco, field, value);
         case F_Q:
                 return add_q(set, year, field, value);
+        case F_QB:
+                return add_qb(set, year, field, (const void *)value,
+                              strlen(value));
         case F_BENE:
                 return add_bene(set, year, field, value);
         case F_DLQ:

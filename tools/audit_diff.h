@@ -64,8 +64,8 @@ void clm_audit_set_free(struct clm_audit_set *set);
  *
  * Families (docs/redis-keys.md): "aco:<id>:exp:<year>",
  * "unattributed:<year>", "aco:<id>:pop:<year>", "aco:<id>:quality:<year>",
- * "q:<year>", "bene:<year>", "aco:<id>:payments" and "dlq:count". Any other
- * key is ignored (operational state such as offsets, claims, ledgers,
+ * "q:<year>", "qb:<year>", "bene:<year>", "aco:<id>:payments" and "dlq:count".
+ * Any other key is ignored (operational state such as offsets, claims, ledgers,
  * parameters and projections is not a figure). A field or value that does
  * not have its family's documented shape is kept verbatim as a "raw"
  * figure and compared as text, so nothing is silently left out.
@@ -77,6 +77,18 @@ int clm_audit_set_add(struct clm_audit_set *set,
                       const char *key,
                       const char *field,
                       const char *value);
+
+/**
+ * @brief clm_audit_set_add for a value of @p len bytes that may hold NULs:
+ * "qb:<year>" fields (a msgpack array of definition index, d, n, x per
+ * measure definition) become three counters per definition,
+ * "qb <bene hash> #<index> d|n|x"; any other family's value must be text.
+ */
+int clm_audit_set_add_bytes(struct clm_audit_set *set,
+                            const char *key,
+                            const char *field,
+                            const void *value,
+                            size_t len);
 
 /**
  * @brief Whether clm_audit_set_add takes fields of @p key (without the

@@ -254,8 +254,9 @@ add_hash(struct clm_audit_set *set,
                 return CLM_ERR_REDIS;
         }
         for (size_t i = 0; i + 1 < r->elements; i += 2) {
-                if (clm_audit_set_add(set, rel, r->element[i]->str,
-                                      r->element[i + 1]->str) != CLM_OK) {
+                if (clm_audit_set_add_bytes(set, rel, r->element[i]->str,
+                                            r->element[i + 1]->str,
+                                            r->element[i + 1]->len) != CLM_OK) {
                         clm_errf(err, n, "out of memory");
                         return CLM_ERR_NOMEM;
                 }
@@ -312,13 +313,14 @@ read_prefix(redisContext *c,
             size_t n)
 {
         static const char *const families[] = {"aco:*", "unattributed:*", "q:*",
-                                               "bene:*"};
+                                               "qb:*", "bene:*"};
         struct keys keys = {0};
         struct collect col = {.keys = &keys, .plen = strlen(prefix)};
         char pattern[PATTERN_MAX];
         int rc = CLM_OK;
 
-        for (size_t i = 0; rc == CLM_OK && i < 4; i++) {
+        for (size_t i = 0;
+             rc == CLM_OK && i < sizeof(families) / sizeof(families[0]); i++) {
                 rc = pattern_of(prefix, families[i], pattern, sizeof(pattern));
                 if (rc != CLM_OK) {
                         clm_errf(err, n, "prefix too long");

@@ -422,3 +422,46 @@ Test(audit_time, rejects_malformed_times)
                           "accepted \"%s\"", bad[i]);
         }
 }
+
+/* qb:<year> values are msgpack: (definition index, d, n, x) per entry. */
+static void
+add_qb(struct clm_audit_set *set,
+       const char *bene,
+       const unsigned char *v,
+       size_t len)
+{
+        cr_assert(eq(int, clm_audit_set_add_bytes(set, "qb:2025", bene, v, len),
+                     CLM_OK));
+}
+
+Test(audit_diff, measure_counts_in_msgpack_are_compared_per_role)
+{
+        /* [0, 1, 1, 0, 3, 2, 0, 1] and the same with definition 3's d = 3;
+         * c is b with an array16 header and 3 as a uint8 (0xcc 0x03), as
+         * cmsgpack may write them: not a difference. */
+        static const unsigned char a[] = {0x98, 0, 1, 1, 0, 3, 2, 0, 1};
+        static const unsigned char b[] = {0x98, 0, 1, 1, 0, 3, 3, 0, 1};
+        static const unsigned char c[] = {0xdc, 0, 8,    0, 1, 1,
+                                          0,    3, 0xcc, 3, 0, 1};
+        fill(live);
+        fill(replay);
+        add_qb(live, "ab12", a, sizeof(a));
+        add_qb(replay, "ab12", b, sizeof(b));
+        add_qb(live, "cd34", b, sizeof(b));
+        add_qb(replay, "cd34", c, sizeof(c));
+        expect_differences("2025-12", 1);
+        row_is(0, "-", "2025", "qb ab12 #3 d");
+        values_are(0, 2, 3, -1);
+}
+
+Test(audit_diff, malformed_msgpack_is_compared_as_hex)
+{
+        static const unsigned char bad[] = {0x94, 0, 1, 0xca, 0};
+
+        fill(live);
+        fill(replay);
+        add_qb(live, "ab12", bad, sizeof(bad));
+        expect_differences("2025-12", 1);
+        row_is(0, "-", "2025", "raw qb ab12");
+        str_is(res->rows[0].live_text, "940001ca00");
+}
