@@ -620,6 +620,93 @@ Test(apply, measure_counts_are_distinct_and_follow_versions)
         cr_assert(eq(i64, q("A0001", "001:excl"), 1));
 }
 
+/* The cancellation of @p c as version @p vid, effective three days later. */
+static struct clm_claim
+cancellation_of(const struct clm_claim *c, const char *vid)
+{
+        struct clm_claim x = *c;
+
+        x.adjustment = CLM_ADJ_CANCEL;
+        (void)snprintf(x.claim_version_id, sizeof(x.claim_version_id), "%s",
+                       vid);
+        x.effective_date += 3;
+        return x;
+}
+
+/* Run a command and check it did not fail; returns the reply to free. */
+static redisReply *
+must(redisReply *r)
+{
+        cr_assert(not(eq(ptr, r, NULL)));
+        cr_assert(not(eq(int, r->type, REDIS_REPLY_ERROR)), "%s", r->str);
+        return r;
+}
+
+/*
+ * A prefix written before the index encoding: claim-state roles
+ * 'id:dnx;...' and counts in q:<year> fields 'bene:id'. Rewrite the state
+ * and counts the function just wrote into that form.
+ */
+static void
+make_legacy(const char *roles_now, const char *roles_then)
+{
+        redisReply *keys = must(redisCommand(rc_, "KEYS p:claim:*"));
+        redisReply *st;
+        redisReply *f;
+        char *at;
+        char state[1024];
+        char then[1024];
+        int n;
+
+        cr_assert(eq(sz, keys->elements, 1));
+        st = must(redisCommand(rc_, "GET %s", keys->element[0]->str));
+        (void)snprintf(state, sizeof(state), "%s", st->str);
+        at = strstr(state, roles_now);
+        cr_assert(not(eq(ptr, at, NULL)), "%s", state);
+        *at = '\0';
+        n = snprintf(then, sizeof(then), "%s%s%s", state, roles_then,
+                     at + strlen(roles_now));
+        cr_assert(lt(int, n, (int)sizeof(then)));
+        freeReplyObject(must(
+                redisCommand(rc_, "SET %s %s", keys->element[0]->str, then)));
+        f = must(redisCommand(rc_, "HKEYS p:qb:2025"));
+        cr_assert(eq(sz, f->elements, 1));
+        freeReplyObject(must(redisCommand(rc_, "HSET p:q:2025 %s:001 1,1,0",
+                                          f->element[0]->str)));
+        freeReplyObject(must(redisCommand(rc_, "HSET p:q:2025 %s:112 1,0,0",
+                                          f->element[0]->str)));
+        freeReplyObject(must(redisCommand(rc_, "DEL p:qb:2025")));
+        freeReplyObject(f);
+        freeReplyObject(st);
+        freeReplyObject(keys);
+}
+
+Test(apply, roles_and_counts_written_before_the_index_encoding_still_count)
+{
+        static const char *const met[] = {"99213", "3046F", NULL};
+        static const char *const visit[] = {"99214", NULL};
+        struct clm_claim c1 = coded_claim("C1", "E11.9", met);
+        struct clm_claim c2 = coded_claim("C2", "E119", visit);
+        struct clm_claim x1;
+
+        quality_on();
+        assign(0, "A0001", CLM_ENR_AGED_NON_DUAL, 4095, 1955, 'F');
+        (void)apply_one(0, &c1);
+        /* 001 (index 0) den+num, 112 (index 1) den */
+        make_legacy("|00030011|", "|001:dn;112:d|");
+        /* c2's counts add to the legacy ones: 001 is (2, 1, 0) */
+        (void)apply_one(1, &c2);
+        cr_assert(eq(i64, q("A0001", "001:den"), 1));
+        cr_assert(eq(i64, q("A0001", "001:num"), 1));
+        /* Cancelling c1 removes its legacy roles: the numerator goes, the
+         * denominators c2 carries stay. */
+        x1 = cancellation_of(&c1, "C1-2");
+        (void)apply_one(2, &x1);
+        cr_assert(eq(i64, q("A0001", "001:den"), 1));
+        cr_assert(eq(i64, q("A0001", "001:num"), 0));
+        cr_assert(eq(i64, q("A0001", "112:den"), 1));
+}
+
 Test(apply, age_and_sex_conditions_and_unknown_demographics)
 {
         static const char *const met[] = {"99213", "3046F", "G9899", NULL};

@@ -831,6 +831,27 @@ Test(measures, rejects_measure_without_denominator)
                    "denominator.codes");
 }
 
+/* The Redis function names a definition by a three-digit index. */
+Test(measures, rejects_more_than_max_definitions)
+{
+        static const char one[] = "[measure m%04d]\nname = a\nyears = 2020\n"
+                                  "direction = higher\ndenominator.dx = E11*\n";
+        size_t cap = (CLM_MEASURES_MAX + 1) * sizeof(one);
+        char *body = malloc(cap);
+        char want[64];
+        size_t len = 0;
+
+        cr_assert(not(eq(ptr, body, NULL)));
+        for (int i = 0; i <= CLM_MEASURES_MAX; i++) {
+                len += (size_t)snprintf(body + len, cap - len, one, i);
+        }
+        (void)snprintf(want, sizeof(want),
+                       ":%d: more than %d measure definitions",
+                       5 * CLM_MEASURES_MAX + 1, CLM_MEASURES_MAX);
+        expect_err(body, want);
+        free(body);
+}
+
 Test(measures, rejects_bad_benchmark)
 {
         expect_err(MINIMAL "benchmark = 1 2 3 4 5 6\n",
