@@ -1048,23 +1048,38 @@ local function apply(keys, args)
 
     -- The applied versions of a claim, oldest first, for claimsctl
     -- explain: 'topic/partition/offset,vh8,adj;...', the last HIST_MAX.
-    -- Only a history entry has a '/', so a state written before the
-    -- field existed (nine fields, the ninth a stay) starts a new one.
+    -- Plain finds only: an anchored pattern such as '[^|]*$' rescans the
+    -- state from every position, which cost more than the rest of the
+    -- claim's bookkeeping. A state written before the field existed has
+    -- nine fields, so its ninth separator is missing: a new history.
     local HIST_MAX = 8
     local here = tp .. '/'
+    local find, sub = string.find, string.sub
     local function history(state, off, vh, adj)
-        local entry = here .. string.format('%d', off) .. ',' .. string.sub(vh, 1, 8)
-            .. ',' .. adj
+        local entry = here .. string.format('%d', off) .. ','
+            .. sub(vh, 1, 8) .. ',' .. adj
         if not state then
             return entry
         end
-        local h = string.match(state, '[^|]*$')
-        if not string.find(h, '/', 1, true) then
+        local pos = 122 -- the third '|': rank(55), vh(32), digest(32)
+        for _ = 4, 9 do
+            pos = find(state, '|', pos + 1, true)
+            if not pos then
+                return entry
+            end
+        end
+        local h = sub(state, pos + 1)
+        if h == '' then
             return entry
         end
-        local _, n = string.gsub(h, ';', '')
-        if n + 1 >= HIST_MAX then
-            h = string.sub(h, string.find(h, ';', 1, true) + 1)
+        local first = find(h, ';', 1, true)
+        local n, p = 1, first
+        while p do
+            n = n + 1
+            p = find(h, ';', p + 1, true)
+        end
+        if n >= HIST_MAX then
+            h = sub(h, first + 1)
         end
         return h .. ';' .. entry
     end
