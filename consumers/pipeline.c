@@ -390,6 +390,12 @@ on_assign(struct clm_pipeline *p,
                 /* Redis is down: hold every partition until a reconnect
                  * re-reads the offsets (resync) and resumes them. */
                 enter_redis_down(p);
+        } else {
+                /* librdkafka keeps a partition's pause across a revoke and
+                 * a later assignment: one paused during an outage, handed
+                 * to another member and given back, would never be fetched
+                 * again (test_crash saw it stall). */
+                (void)rd_kafka_resume_partitions(rk, l);
         }
         clm_log(CLM_LOG_NOTICE, "assigned %d partitions (%zu total)%s", n,
                 p->n_parts, known ? "" : ", offsets pending redis");
