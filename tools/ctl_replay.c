@@ -193,7 +193,7 @@ reply_ok(const redisContext *c, const redisReply *r)
 }
 
 /* Ranges back from a manifest written by an earlier run. */
-static int
+static void
 ranges_from_manifest(struct replay *rp, const redisReply *h)
 {
         rp->n = 0;
@@ -224,7 +224,6 @@ ranges_from_manifest(struct replay *rp, const redisReply *h)
                 r->start = s != NULL ? strtoll(s, NULL, 10) : 0;
                 rp->n++;
         }
-        return CLM_OK;
 }
 
 /* "topic/partition offset" lines (or "topic partition offset"). */

@@ -284,6 +284,14 @@ rc=0
 timeout 30 "$BUILD/claimsd" -c "$WORK/wrong.conf" >"$WORK/wrong.log" 2>&1 || rc=$?
 check "live claimsd refuses a replay namespace as its prefix (exit 78)" \
         test "$rc" -eq 78 -a -n "$(grep 'replay namespace full' "$WORK/wrong.log")"
+# claimsd refusing its configuration (a schema reference only claimsd
+# resolves): claimsctl says so instead of offering a resume.
+write_config "$WORK/badschema.conf" "schema.4 = claim_event" "schema.99 = no_such_schema"
+rc=0
+"$BUILD/claimsctl" -c "$WORK/badschema.conf" replay --namespace refused --quiet \
+        --log "$WORK/refused.log" 2>"$WORK/refused.err" || rc=$?
+check "a claimsd that refuses to start is reported as such (exit 1, 'exit 78, configuration')" \
+        test "$rc" -eq 1 -a -n "$(grep 'claimsd refused to start (exit 78' "$WORK/refused.err")"
 rc=0
 timeout 30 "$BUILD/claimsd" -c "$WORK/live.conf" --replay nomanifest >"$WORK/nm.log" 2>&1 || rc=$?
 check "claimsd --replay without a manifest refuses to start (exit 78)" \
